@@ -1,0 +1,129 @@
+// Scalar definitions of every unary op and its derivative, generic over float/double. One struct
+// per op so the row loops specialize and inline. Stable forms: sigmoid and softplus never
+// overflow; gelu is the exact erf form. Derivatives get x, y = f(x) and the op's parameters.
+using System.Numerics;
+
+namespace Engine.Cpu;
+
+internal interface IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{
+    static abstract T F(T x, T a, T b);
+    static abstract T D(T x, T y, T a, T b); // dy/dx
+}
+
+internal static class Scalar<T> where T : IFloatingPointIeee754<T>
+{
+    public static readonly T Half = T.CreateChecked(0.5);
+    public static readonly T Two = T.CreateChecked(2);
+    public static readonly T InvSqrt2 = T.CreateChecked(0.70710678118654752440);
+    public static readonly T InvSqrt2Pi = T.CreateChecked(0.39894228040143267794);
+    public static readonly T TwoOverSqrtPi = T.CreateChecked(1.12837916709551257390);
+}
+
+internal static class SpecialMath
+{
+    /// <summary>erf to ~1e-16 relative: erf(x) = 2/sqrt(pi) e^{-x^2} sum 2^n x^{2n+1}/(2n+1)!!
+    /// (all terms positive, no cancellation); |x| >= 6 rounds to +-1.</summary>
+    public static double Erf(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        double ax = Math.Abs(x);
+        if (ax >= 6) return Math.Sign(x);
+        double term = ax, sum = ax, x2 = ax * ax;
+        for (int n = 1; n < 200; n++)
+        {
+            term *= 2 * x2 / (2 * n + 1);
+            sum += term;
+            if (term < sum * 1e-17) break;
+        }
+        double r = 1.1283791670955126 * Math.Exp(-x2) * sum;
+        return x < 0 ? -r : r;
+    }
+
+    // .NET's generic LogP1/ExpM1 are log(1+x) and exp(x)-1, which lose all precision near 0.
+    // These are the classic compensated forms (Goldberg / Kahan).
+    public static T Log1p<T>(T x) where T : IFloatingPointIeee754<T>
+    {
+        T u = T.One + x;
+        return u == T.One ? x : T.Log(u) * x / (u - T.One);
+    }
+
+    public static T Expm1<T>(T x) where T : IFloatingPointIeee754<T>
+    {
+        T u = T.Exp(x);
+        if (u == T.One) return x;
+        T um1 = u - T.One;
+        return um1 == -T.One ? -T.One : T.IsPositiveInfinity(u) ? u : um1 * x / T.Log(u);
+    }
+}
+
+internal struct KNeg<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => -x; public static T D(T x, T y, T a, T b) => -T.One; }
+internal struct KAbs<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => T.Abs(x); public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : x < T.Zero ? -T.One : T.Zero; }
+internal struct KExp<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => T.Exp(x); public static T D(T x, T y, T a, T b) => y; }
+internal struct KLog<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => T.Log(x); public static T D(T x, T y, T a, T b) => T.One / x; }
+internal struct KSqrt<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => T.Sqrt(x); public static T D(T x, T y, T a, T b) => Scalar<T>.Half / y; }
+internal struct KRsqrt<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => T.One / T.Sqrt(x); public static T D(T x, T y, T a, T b) => -Scalar<T>.Half * y * y * y; }
+internal struct KSquare<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => x * x; public static T D(T x, T y, T a, T b) => Scalar<T>.Two * x; }
+internal struct KSigmoid<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public static T F(T x, T a, T b)
+    {
+        if (x >= T.Zero) return T.One / (T.One + T.Exp(-x));
+        T e = T.Exp(x); return e / (T.One + e);
+    }
+    public static T D(T x, T y, T a, T b) => y * (T.One - y);
+}
+internal struct KTanh<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => T.Tanh(x); public static T D(T x, T y, T a, T b) => T.One - y * y; }
+internal struct KSoftplus<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{
+    // log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): no overflow for large |x|.
+    public static T F(T x, T a, T b) => T.Max(x, T.Zero) + SpecialMath.Log1p(T.Exp(-T.Abs(x)));
+    public static T D(T x, T y, T a, T b) => KSigmoid<T>.F(x, a, b);
+}
+internal struct KRelu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => x > T.Zero ? x : T.Zero; public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : T.Zero; }
+internal struct KLeakyRelu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => x > T.Zero ? x : a * x; public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : a; }
+internal struct KElu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => x > T.Zero ? x : a * SpecialMath.Expm1(x); public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : a * T.Exp(x); }
+internal struct KGelu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public static T F(T x, T a, T b) => Scalar<T>.Half * x * (T.One + KErf<T>.F(x * Scalar<T>.InvSqrt2, a, b));
+    public static T D(T x, T y, T a, T b)
+        => Scalar<T>.Half * (T.One + KErf<T>.F(x * Scalar<T>.InvSqrt2, a, b)) + x * Scalar<T>.InvSqrt2Pi * T.Exp(-Scalar<T>.Half * x * x);
+}
+internal struct KClamp<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public static T F(T x, T a, T b) => T.IsNaN(x) ? x : x < a ? a : x > b ? b : x;
+    public static T D(T x, T y, T a, T b) => x >= a && x <= b ? T.One : T.Zero;
+}
+internal struct KPowScalar<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public static T F(T x, T a, T b) => a == Scalar<T>.Two ? x * x : T.Pow(x, a);
+    public static T D(T x, T y, T a, T b) => a == T.Zero ? T.Zero : a * T.Pow(x, a - T.One);
+}
+internal struct KSign<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => x > T.Zero ? T.One : x < T.Zero ? -T.One : x; public static T D(T x, T y, T a, T b) => T.Zero; }
+internal struct KReciprocal<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => T.One / x; public static T D(T x, T y, T a, T b) => -y * y; }
+internal struct KSin<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => T.Sin(x); public static T D(T x, T y, T a, T b) => T.Cos(x); }
+internal struct KCos<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => T.Cos(x); public static T D(T x, T y, T a, T b) => -T.Sin(x); }
+internal struct KLog1p<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => SpecialMath.Log1p(x); public static T D(T x, T y, T a, T b) => T.One / (T.One + x); }
+internal struct KExpm1<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{ public static T F(T x, T a, T b) => SpecialMath.Expm1(x); public static T D(T x, T y, T a, T b) => y + T.One; }
+internal struct KErf<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public static T F(T x, T a, T b) => T.CreateTruncating(SpecialMath.Erf(double.CreateTruncating(x)));
+    public static T D(T x, T y, T a, T b) => Scalar<T>.TwoOverSqrtPi * T.Exp(-x * x);
+}
