@@ -54,9 +54,9 @@ public sealed class TensorScope : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
-        _disposed = true;
         if (_current != this)
             throw new InvalidOperationException("TensorScope disposed out of order (scopes must nest)");
+        _disposed = true;
         _current = _parent;
         foreach (var t in _owned)
             if (t.Scope == this) t.Dispose();

@@ -7,22 +7,22 @@ namespace Engine.Tests.Support;
 public static class TestData
 {
     /// <summary>A System.Random seeded from a stable (FNV-1a) hash of the calling test's name.</summary>
-    public static Random Rng([CallerMemberName] string name = "", int salt = 0)
+    public static System.Random Rng([CallerMemberName] string name = "", int salt = 0)
     {
         uint h = 2166136261;
         foreach (char c in name) { h ^= c; h *= 16777619; }
         h ^= (uint)salt; h *= 16777619;
-        return new Random((int)(h & 0x7fffffff));
+        return new System.Random((int)(h & 0x7fffffff));
     }
 
-    public static float[] Floats(Random rng, int n, double lo = -1, double hi = 1)
+    public static float[] Floats(System.Random rng, int n, double lo = -1, double hi = 1)
     {
         var a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float)(lo + (hi - lo) * rng.NextDouble());
         return a;
     }
 
-    public static double[] Doubles(Random rng, int n, double lo = -1, double hi = 1)
+    public static double[] Doubles(System.Random rng, int n, double lo = -1, double hi = 1)
     {
         var a = new double[n];
         for (int i = 0; i < n; i++) a[i] = lo + (hi - lo) * rng.NextDouble();
