@@ -139,8 +139,7 @@ public static partial class Ops
         using var xc = x.Contiguous();
         using var ic = index.Contiguous();
         var y = Tensor.Empty(index.Layout.Shape, x.DType, x.Device);
-        x.Backend.Gather(xc.Buf, d, ic.Buf, y.Buf);
-        return y;
+        return IndexGuard(name, y, () => x.Backend.Gather(xc.Buf, d, ic.Buf, y.Buf));
     }
 
     /// <summary>Out-of-place scatter_add: a copy of x with src added at index along dim.</summary>
@@ -157,8 +156,7 @@ public static partial class Ops
         var y = x.Clone();
         using var ic = index.Contiguous();
         using var sc = src.Contiguous();
-        x.Backend.ScatterAdd(y.Buf, d, ic.Buf, sc.Buf);
-        return y;
+        return IndexGuard(name, y, () => x.Backend.ScatterAdd(y.Buf, d, ic.Buf, sc.Buf));
     }
 
     public static Tensor IndexSelect(Tensor x, int dim, Tensor index)
@@ -171,8 +169,7 @@ public static partial class Ops
         using var xc = x.Contiguous();
         using var ic = index.Contiguous();
         var y = Tensor.Empty(shape, x.DType, x.Device);
-        x.Backend.IndexSelect(xc.Buf, d, ic.Buf, y.Buf);
-        return y;
+        return IndexGuard(name, y, () => x.Backend.IndexSelect(xc.Buf, d, ic.Buf, y.Buf));
     }
 
     /// <summary>Out-of-place index_add: a copy of x with src[.., i, ..] added at x[.., index[i], ..].</summary>
@@ -187,7 +184,18 @@ public static partial class Ops
         var y = x.Clone();
         using var ic = index.Contiguous();
         using var sc = src.Contiguous();
-        x.Backend.IndexAdd(y.Buf, d, ic.Buf, sc.Buf);
-        return y;
+        return IndexGuard(name, y, () => x.Backend.IndexAdd(y.Buf, d, ic.Buf, sc.Buf));
+    }
+
+    /// <summary>Index values are data, checked by the kernel: a bad one becomes a typed error naming the op
+    /// (the output is released).</summary>
+    private static Tensor IndexGuard(string op, Tensor y, Action run)
+    {
+        try { run(); return y; }
+        catch (ArgumentOutOfRangeException e)
+        {
+            y.Dispose();
+            throw new InvalidArgumentException(op, e.Message);
+        }
     }
 }
