@@ -42,10 +42,14 @@ internal static class SpecialMath
 
     // .NET's generic LogP1/ExpM1 are log(1+x) and exp(x)-1, which lose all precision near 0.
     // These are the classic compensated forms (Goldberg / Kahan).
+    // The correction factor x / (u - 1) (resp. x / log u) is formed first: it is ~1, whereas
+    // log(u) * x or (u - 1) * x overflows for large x (log1p(1e37f), expm1(88f), expm1(709)).
     public static T Log1p<T>(T x) where T : IFloatingPointIeee754<T>
     {
         T u = T.One + x;
-        return u == T.One ? x : T.Log(u) * x / (u - T.One);
+        if (u == T.One) return x;
+        if (T.IsPositiveInfinity(u)) return u; // x = +inf (1 + a finite x cannot overflow)
+        return T.Log(u) * (x / (u - T.One));
     }
 
     public static T Expm1<T>(T x) where T : IFloatingPointIeee754<T>
@@ -53,7 +57,7 @@ internal static class SpecialMath
         T u = T.Exp(x);
         if (u == T.One) return x;
         T um1 = u - T.One;
-        return um1 == -T.One ? -T.One : T.IsPositiveInfinity(u) ? u : um1 * x / T.Log(u);
+        return um1 == -T.One ? -T.One : T.IsPositiveInfinity(u) ? u : um1 * (x / T.Log(u));
     }
 }
 
