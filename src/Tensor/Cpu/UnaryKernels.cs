@@ -93,7 +93,11 @@ internal struct KSoftplus<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T
     public static T D(T x, T y, T a, T b) => KSigmoid<T>.F(x, a, b);
 }
 internal struct KRelu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
-{ public static T F(T x, T a, T b) => x > T.Zero ? x : T.Zero; public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : T.Zero; }
+{
+    // x < 0 ? 0 : x, not x > 0 ? x : 0, so that NaN propagates (as in PyTorch and like Maximum, Max).
+    public static T F(T x, T a, T b) => x < T.Zero ? T.Zero : x;
+    public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : T.Zero;
+}
 internal struct KLeakyRelu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
 { public static T F(T x, T a, T b) => x > T.Zero ? x : a * x; public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : a; }
 internal struct KElu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
