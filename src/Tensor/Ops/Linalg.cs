@@ -123,9 +123,14 @@ public static partial class Ops
         int oh = (x.Size(2) - 1) * p.StrideH - 2 * p.PadH + p.DilationH * (kh - 1) + outputPadH + 1;
         int ow = (x.Size(3) - 1) * p.StrideW - 2 * p.PadW + p.DilationW * (kw - 1) + outputPadW + 1;
         if (oh <= 0 || ow <= 0) throw new ShapeMismatchException(name, $"output would be empty for input {Fmt.Of(x)} and {p}");
+        int cout = w.Size(1) * p.Groups;
+        if (bias != null)
+        {
+            CheckSameDevice(name, x, bias); CheckSameDType(name, x, bias);
+            if (bias.Rank != 1 || bias.Size(0) != cout) throw new ShapeMismatchException(name, $"bias {Fmt.Of(bias)} must be ({cout}) for weight {Fmt.Of(w)} with groups={p.Groups}");
+        }
         var y = Conv2dBackwardData(x, w, oh, ow, p);
         if (bias == null) return y;
-        if (bias.Rank != 1 || bias.Size(0) != y.Size(1)) { y.Dispose(); throw new ShapeMismatchException(name, $"bias {Fmt.Of(bias)} must be ({y.Size(1)})"); }
         using (y)
         using (var b4 = bias.Reshape(1, -1, 1, 1))
             return Add(y, b4);
