@@ -65,6 +65,11 @@ public class ErrorTests
         Fails<ShapeMismatchException>(() => Ops.ConvTranspose2d(x, wt, bias, Conv(stride: 2)), "ConvTranspose2d", "bias [5]", "(3)");
         using var wtBad = F32(3, 3, 3, 3);
         Fails<ShapeMismatchException>(() => Ops.ConvTranspose2d(x, wtBad, null, Conv()), "ConvTranspose2d", "[1, 4, 5, 5]", "[3, 3, 3, 3]");
+        // conv gradients: a grad whose extent does not follow from the given sizes is refused
+        // before the kernel could read outside it
+        using var gy = F32(1, 6, 3, 3);
+        Fails<ShapeMismatchException>(() => Ops.Conv2dBackwardData(gy, w2, 6, 5, Conv()), "Conv2dBackwardData", "[1, 6, 3, 3]", "6x5", "(N, 6, 4, 3)");
+        Fails<ShapeMismatchException>(() => Ops.Conv2dBackwardFilter(x, gy, 2, 2, Conv()), "Conv2dBackwardFilter", "[1, 4, 5, 5]", "[1, 6, 3, 3]", "2x2");
         using var ps = F32(1, 6, 2, 2);
         Fails<ShapeMismatchException>(() => Ops.PixelShuffle(ps, 2), "PixelShuffle", "[1, 6, 2, 2]");
     }
@@ -148,6 +153,10 @@ public class ErrorTests
     {
         using var x = F32(1, 2, 6, 6);
         Fails<UnsupportedOpException>(() => Ops.AvgPool2d(x, new Pool2dParams(2, 2, 2, 2, 0, 0, DilationH: 2, DilationW: 2)), "AvgPool2d", "dilation");
+        // torch accepts stride <= output padding < dilation; we refuse it rather than compute a
+        // result whose backward rules do not fit (see Ops.ConvTranspose2d).
+        using var wt = F32(2, 3, 3, 3);
+        Fails<UnsupportedOpException>(() => Ops.ConvTranspose2d(x, wt, null, new Conv2dParams(1, 1, 0, 0, 2, 2, 1), 1, 0), "ConvTranspose2d", "output padding (1, 0)", "stride (1, 1)");
     }
 
     [Fact]
