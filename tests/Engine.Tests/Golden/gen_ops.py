@@ -8,21 +8,24 @@ argmax/argmin, matmul (transpose flags, batched, broadcast batch dims, strided o
 conv2d, conv_transpose2d, pixel (un)shuffle, concat/stack/split/chunk.
 
 Provenance: the PyTorch version is recorded in the JSON ("torch_version"); written with Debian's
-python3-torch (CPU).  Rerun from the repository root with
+python3-torch 1.13 (CPU) and python3-mpmath.  Rerun from the repository root with
 
     /usr/bin/python3 tests/Engine.Tests/Golden/gen_ops.py
 
-(the python3 on PATH may lack torch).  Output is deterministic for a given torch version.
+(the python3 on PATH may lack torch).  Output is deterministic for a given torch version; keep
+ops.json under 400 KB (small shapes).
 
-Format: {"torch_version", "seed", "cases": [case...]}; a case is
-  {"name", "op", "params": {...}, "inputs": [tensor...], "outputs": [tensor...],
-   "tol": "exact" | "elementwise" | "accumulate", "f32": bool}
-and a tensor is {"shape": [...], "data": [row-major values], "dtype": "f64" | "i32",
-"permute": [...] (inputs only, optional: the op sees the stored tensor permuted, i.e. a
-non-contiguous view)}.  Non-finite values are the strings "nan", "inf", "-inf".
+Format: {"torch_version", "generator", "seed", "tensors": [tensor...], "cases": [case...]}; a case is
+  {"name", "op", "params": {...}, "inputs": [{"ref": index into tensors, "permute"?: [...]}...],
+   "outputs": [tensor...], "tol": "exact" | "elementwise" | "accumulate", "f32": bool}
+and a tensor is {"shape": [...], "dtype": "f64" | "i32", "data": [row-major values]}.  An input
+with "permute" is seen by the op as stored.permute(p), a non-contiguous view.  Reductions store
+the keepdim output and the keepdim=False shape ("drop_shape"); the test runs both.  Non-finite
+values are the strings "nan", "inf", "-inf".
 Every input is a float32-representable double, so the F32 test sees exactly the values the
 float64 reference saw; "f32": false marks cases whose values leave float32's range.
-Unary references are cross-checked against mpmath (50 digits) before they are written.
+Unary references are cross-checked against mpmath (50 digits) before they are written; where
+torch 1.13 itself is inaccurate the reference is built from its accurate primitives (see elu_ref).
 """
 import json
 import math
@@ -152,7 +155,7 @@ def mp_sign(x):
     return mp.mpf(1) if x > 0 else mp.mpf(-1) if x < 0 else mp.mpf(0)
 
 
-# name -> (UnaryOp, torch reference in float64, mpmath reference or None, alpha, beta)
+# name -> (UnaryOp, torch reference in float64, mpmath reference); parametrized ops pass fn/mpfn
 UNARY = {
     "neg": ("Neg", torch.neg, lambda x: -x),
     "abs": ("Abs", torch.abs, abs),
