@@ -40,12 +40,34 @@ internal static class SpecialMath
         return x < 0 ? -r : r;
     }
 
+    /// <summary>erfc to ~2e-14 relative (5e-16 absolute) over the whole line, without the
+    /// cancellation of 1 - erf(x) for large x: 1 - erf below 1.5 (erfc >= 0.034 there), above it
+    /// the Laplace continued fraction erfc(x) = e^{-x^2}/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))),
+    /// evaluated bottom-up with 10 + 200/x^2 terms (enough for double precision from 1.5 up).</summary>
+    public static double Erfc(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        if (x < 1.5) return 1 - Erf(x);
+        if (x > 30) return 0; // below the smallest subnormal
+        int n = 10 + (int)(200 / (x * x));
+        double f = x;
+        for (int k = n; k >= 1; k--) f = x + 0.5 * k / f;
+        // e^{-x^2} as e^{-z^2} e^{(z - x)(z + x)} with z a multiple of 2^-12, so z^2 is exact and
+        // the rounding of x^2 (relative error eps * x^2 after exp) does not enter.
+        double z = Math.Round(x * 4096) / 4096;
+        return Math.Exp(-z * z) * Math.Exp((z - x) * (z + x)) / (1.7724538509055160273 * f);
+    }
+
     // .NET's generic LogP1/ExpM1 are log(1+x) and exp(x)-1, which lose all precision near 0.
     // These are the classic compensated forms (Goldberg / Kahan).
+    // The correction factor x / (u - 1) (resp. x / log u) is formed first: it is ~1, whereas
+    // log(u) * x or (u - 1) * x overflows for large x (log1p(1e37f), expm1(88f), expm1(709)).
     public static T Log1p<T>(T x) where T : IFloatingPointIeee754<T>
     {
         T u = T.One + x;
-        return u == T.One ? x : T.Log(u) * x / (u - T.One);
+        if (u == T.One) return x;
+        if (T.IsPositiveInfinity(u)) return u; // x = +inf (1 + a finite x cannot overflow)
+        return T.Log(u) * (x / (u - T.One));
     }
 
     public static T Expm1<T>(T x) where T : IFloatingPointIeee754<T>
@@ -53,7 +75,7 @@ internal static class SpecialMath
         T u = T.Exp(x);
         if (u == T.One) return x;
         T um1 = u - T.One;
-        return um1 == -T.One ? -T.One : T.IsPositiveInfinity(u) ? u : um1 * x / T.Log(u);
+        return um1 == -T.One ? -T.One : T.IsPositiveInfinity(u) ? u : um1 * (x / T.Log(u));
     }
 }
 
@@ -89,16 +111,23 @@ internal struct KSoftplus<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T
     public static T D(T x, T y, T a, T b) => KSigmoid<T>.F(x, a, b);
 }
 internal struct KRelu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
-{ public static T F(T x, T a, T b) => x > T.Zero ? x : T.Zero; public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : T.Zero; }
+{
+    // x < 0 ? 0 : x, not x > 0 ? x : 0, so that NaN propagates (as in PyTorch and like Maximum, Max).
+    public static T F(T x, T a, T b) => x < T.Zero ? T.Zero : x;
+    public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : T.Zero;
+}
 internal struct KLeakyRelu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
 { public static T F(T x, T a, T b) => x > T.Zero ? x : a * x; public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : a; }
 internal struct KElu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
 { public static T F(T x, T a, T b) => x > T.Zero ? x : a * SpecialMath.Expm1(x); public static T D(T x, T y, T a, T b) => x > T.Zero ? T.One : a * T.Exp(x); }
 internal struct KGelu<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
 {
-    public static T F(T x, T a, T b) => Scalar<T>.Half * x * (T.One + KErf<T>.F(x * Scalar<T>.InvSqrt2, a, b));
+    // Phi(x) = erfc(-x/sqrt 2)/2, in double: 1 + erf(x/sqrt 2) cancels for x < 0 (43% relative
+    // error at x = -8 in f64, 4% at x = -5 in f32, 0 instead of -7.6e-23 at x = -10).
+    private static double Phi(T x) => 0.5 * SpecialMath.Erfc(-double.CreateTruncating(x) * 0.70710678118654752440);
+    public static T F(T x, T a, T b) => T.CreateTruncating(double.CreateTruncating(x) * Phi(x));
     public static T D(T x, T y, T a, T b)
-        => Scalar<T>.Half * (T.One + KErf<T>.F(x * Scalar<T>.InvSqrt2, a, b)) + x * Scalar<T>.InvSqrt2Pi * T.Exp(-Scalar<T>.Half * x * x);
+        => T.CreateTruncating(Phi(x)) + x * Scalar<T>.InvSqrt2Pi * T.Exp(-Scalar<T>.Half * x * x);
 }
 internal struct KClamp<T> : IUnaryKernel<T> where T : IFloatingPointIeee754<T>
 {

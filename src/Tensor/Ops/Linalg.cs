@@ -91,6 +91,10 @@ public static partial class Ops
         const string name = "Conv2dBackwardData";
         CheckConvArgs(name, gy, w, p);
         int cin = w.Size(1) * p.Groups;
+        // The kernels derive gy's extent from (h, wd): a mismatch would read outside gy.
+        int oh = ConvOutSize(h, w.Size(2), p.StrideH, p.PadH, p.DilationH), ow = ConvOutSize(wd, w.Size(3), p.StrideW, p.PadW, p.DilationW);
+        if (h <= 0 || wd <= 0 || gy.Size(1) != w.Size(0) || w.Size(0) % p.Groups != 0 || gy.Size(2) != oh || gy.Size(3) != ow)
+            throw new ShapeMismatchException(name, $"grad {Fmt.Of(gy)} does not fit weight {Fmt.Of(w)} and input size {h}x{wd} with {p} (expects (N, {w.Size(0)}, {oh}, {ow}))");
         using var gc = gy.Contiguous();
         using var wc = w.Contiguous();
         var gx = Tensor.Empty([gy.Size(0), cin, h, wd], gy.DType, gy.Device);
@@ -103,6 +107,10 @@ public static partial class Ops
     {
         const string name = "Conv2dBackwardFilter";
         CheckConvArgs(name, x, gy, p);
+        // The kernels derive gy's extent from x and (kh, kw): a mismatch would read outside gy.
+        int oh = ConvOutSize(x.Size(2), kh, p.StrideH, p.PadH, p.DilationH), ow = ConvOutSize(x.Size(3), kw, p.StrideW, p.PadW, p.DilationW);
+        if (kh <= 0 || kw <= 0 || gy.Size(0) != x.Size(0) || x.Size(1) % p.Groups != 0 || gy.Size(1) % p.Groups != 0 || gy.Size(2) != oh || gy.Size(3) != ow)
+            throw new ShapeMismatchException(name, $"input {Fmt.Of(x)} and grad {Fmt.Of(gy)} do not fit a {kh}x{kw} kernel with {p} (grad must be (N, Cout, {oh}, {ow}))");
         using var xc = x.Contiguous();
         using var gc = gy.Contiguous();
         var gw = Tensor.Empty([gy.Size(1), x.Size(1) / p.Groups, kh, kw], x.DType, x.Device);
@@ -119,13 +127,23 @@ public static partial class Ops
             throw new ShapeMismatchException(name, $"input {Fmt.Of(x)} and weight {Fmt.Of(w)} do not match with groups={p.Groups} (weight must be (Cin, Cout/groups, KH, KW))");
         if (outputPadH < 0 || outputPadW < 0 || (outputPadH >= p.StrideH && outputPadH >= p.DilationH) || (outputPadW >= p.StrideW && outputPadW >= p.DilationW))
             throw new InvalidArgumentException(name, $"output padding ({outputPadH}, {outputPadW}) must be smaller than stride or dilation ({p})");
+        // torch also allows stride <= output padding < dilation. Computed as conv2d's data gradient,
+        // such an output is not a conv2d input size for x (the extra rows get no contribution), and
+        // the backward rules (conv2d of gy, filter gradient) would not match x: refuse it.
+        if (outputPadH >= p.StrideH || outputPadW >= p.StrideW)
+            throw new UnsupportedOpException(name, $"output padding ({outputPadH}, {outputPadW}) not smaller than the stride ({p.StrideH}, {p.StrideW})");
         int kh = w.Size(2), kw = w.Size(3);
         int oh = (x.Size(2) - 1) * p.StrideH - 2 * p.PadH + p.DilationH * (kh - 1) + outputPadH + 1;
         int ow = (x.Size(3) - 1) * p.StrideW - 2 * p.PadW + p.DilationW * (kw - 1) + outputPadW + 1;
         if (oh <= 0 || ow <= 0) throw new ShapeMismatchException(name, $"output would be empty for input {Fmt.Of(x)} and {p}");
+        int cout = w.Size(1) * p.Groups;
+        if (bias != null)
+        {
+            CheckSameDevice(name, x, bias); CheckSameDType(name, x, bias);
+            if (bias.Rank != 1 || bias.Size(0) != cout) throw new ShapeMismatchException(name, $"bias {Fmt.Of(bias)} must be ({cout}) for weight {Fmt.Of(w)} with groups={p.Groups}");
+        }
         var y = Conv2dBackwardData(x, w, oh, ow, p);
         if (bias == null) return y;
-        if (bias.Rank != 1 || bias.Size(0) != y.Size(1)) { y.Dispose(); throw new ShapeMismatchException(name, $"bias {Fmt.Of(bias)} must be ({y.Size(1)})"); }
         using (y)
         using (var b4 = bias.Reshape(1, -1, 1, 1))
             return Add(y, b4);

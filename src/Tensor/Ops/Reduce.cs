@@ -31,14 +31,18 @@ public static partial class Ops
     /// <summary>Variance with Bessel-style correction (1 = unbiased, 0 = population).</summary>
     public static Tensor Var(Tensor x, int[]? axes = null, bool keepDim = false, int correction = 1) => Reduce(ReduceOp.Var, x, axes, keepDim, correction);
 
-    /// <summary>Index of the maximum along dim (first on ties); dim null = over the flattened tensor.</summary>
+    /// <summary>Index of the maximum along dim (first on ties); dim null = over the flattened tensor
+    /// (then keepDim gives every dim size 1, as torch.argmax does).</summary>
     public static Tensor ArgMax(Tensor x, int? dim = null, bool keepDim = false) => ArgReduce(ReduceOp.ArgMax, x, dim, keepDim);
     public static Tensor ArgMin(Tensor x, int? dim = null, bool keepDim = false) => ArgReduce(ReduceOp.ArgMin, x, dim, keepDim);
 
     private static Tensor ArgReduce(ReduceOp op, Tensor x, int? dim, bool keepDim)
     {
         if (dim is int d) return Reduce(op, x, [d], keepDim);
+        CheckFloat(op.ToString(), x); // before the flattening copy of a strided x
         using var flat = x.Reshape(-1);
-        return Reduce(op, flat, [0], false);
+        var y = Reduce(op, flat, [0], false);
+        if (!keepDim) return y;
+        using (y) return y.Reshape(Enumerable.Repeat(1, x.Rank).ToArray());
     }
 }
