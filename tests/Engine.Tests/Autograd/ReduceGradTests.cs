@@ -24,6 +24,7 @@ public class ReduceGradTests
         ("all", null, false),
         ("all_keep", null, true),
         ("all_explicit", [0, 1, 2], false),
+        ("all_empty_axes", [], false),
     ];
 
     private static readonly GradCaseTable Cases = Build();
