@@ -148,16 +148,18 @@ public static partial class F
         });
     }
 
-    /// <summary>cond ? a : b (cond is data, not differentiated).</summary>
+    /// <summary>cond ? a : b (cond is data, not differentiated). The node holds its own reference to
+    /// cond, so the caller may dispose it before backward.</summary>
     public static Var Where(Tensor cond, Var a, Var b)
     {
         Tensor ad = a.Data, bd = b.Data;
         var y = Ops.Where(cond, ad, bd);
+        var c = cond.Alias();
         return Record("Where", y, [a, b], gy =>
         {
             using var z = Tensor.Zeros([], gy.DType, gy.Device);
-            return [a.RequiresGrad ? Ops.Where(cond, gy, z) : null, b.RequiresGrad ? Ops.Where(cond, z, gy) : null];
-        });
+            return [a.RequiresGrad ? Ops.Where(c, gy, z) : null, b.RequiresGrad ? Ops.Where(c, z, gy) : null];
+        }, c);
     }
 
     // Comparisons: data only.

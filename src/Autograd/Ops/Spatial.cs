@@ -43,31 +43,45 @@ public static partial class F
 
     public static Var Pad2d(Var x, int pad, PadMode mode = PadMode.Zero) => Pad2d(x, pad, pad, pad, pad, mode);
 
+    // Index tensors are caller-owned data: each node keeps its own reference (an alias, released
+    // with the node), so the caller may dispose the index before backward.
     public static Var Gather(Var x, int dim, Tensor index)
     {
         var xd = x.Data;
-        return Record("Gather", Ops.Gather(xd, dim, index), [x], gy =>
+        var y = Ops.Gather(xd, dim, index);
+        var idx = index.Alias();
+        return Record("Gather", y, [x], gy =>
         {
             using var z = Tensor.ZerosLike(xd);
-            return [Ops.ScatterAdd(z, dim, index, gy)];
-        });
+            return [Ops.ScatterAdd(z, dim, idx, gy)];
+        }, idx);
     }
 
     public static Var ScatterAdd(Var x, int dim, Tensor index, Var src)
-        => Record("ScatterAdd", Ops.ScatterAdd(x.Data, dim, index, src.Data), [x, src],
-            gy => [x.RequiresGrad ? gy.Alias() : null, src.RequiresGrad ? Ops.Gather(gy, dim, index) : null]);
+    {
+        var y = Ops.ScatterAdd(x.Data, dim, index, src.Data);
+        var idx = index.Alias();
+        return Record("ScatterAdd", y, [x, src],
+            gy => [x.RequiresGrad ? gy.Alias() : null, src.RequiresGrad ? Ops.Gather(gy, dim, idx) : null], idx);
+    }
 
     public static Var IndexSelect(Var x, int dim, Tensor index)
     {
         var xd = x.Data;
-        return Record("IndexSelect", Ops.IndexSelect(xd, dim, index), [x], gy =>
+        var y = Ops.IndexSelect(xd, dim, index);
+        var idx = index.Alias();
+        return Record("IndexSelect", y, [x], gy =>
         {
             using var z = Tensor.ZerosLike(xd);
-            return [Ops.IndexAdd(z, dim, index, gy)];
-        });
+            return [Ops.IndexAdd(z, dim, idx, gy)];
+        }, idx);
     }
 
     public static Var IndexAdd(Var x, int dim, Tensor index, Var src)
-        => Record("IndexAdd", Ops.IndexAdd(x.Data, dim, index, src.Data), [x, src],
-            gy => [x.RequiresGrad ? gy.Alias() : null, src.RequiresGrad ? Ops.IndexSelect(gy, dim, index) : null]);
+    {
+        var y = Ops.IndexAdd(x.Data, dim, index, src.Data);
+        var idx = index.Alias();
+        return Record("IndexAdd", y, [x, src],
+            gy => [x.RequiresGrad ? gy.Alias() : null, src.RequiresGrad ? Ops.IndexSelect(gy, dim, idx) : null], idx);
+    }
 }

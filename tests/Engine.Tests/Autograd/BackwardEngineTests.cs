@@ -321,4 +321,34 @@ public class BackwardEngineTests
         Assert.Equal(2, r.SkippedAtKinks);   // 0 and 1e-5 lie within KinkWidth 1e-4 of the kink
         Assert.Equal(3, r.Checked);
     }
+
+    [Fact]
+    public void DataArgumentsMayBeDisposedBeforeBackward()
+    {
+        // Condition and index tensors are data the caller owns; a rule that reads them must hold its
+        // own reference, so disposing them right after the forward call (e.g. `using` in a helper)
+        // leaves Backward working.
+        using var scope = TensorScope.Begin();
+        var a = Leaf([1.0, -2.0, 3.0], [3]);
+        var b = Leaf([0.5, 0.5, 0.5], [3]);
+        static Var WhereNonNeg(Var a, Var b) { using var c = Ops.Ge(a.Data, 0.0); return F.Where(c, a, b); }
+        static Var Pick(Var x, Func<Var, Tensor, Var> op) { using var i = Tensor.FromArray([2, 0, 2], [3]); return op(x, i); }
+        F.Sum(WhereNonNeg(a, b)).Backward();
+        Near([1.0, 0.0, 1.0], a.Grad);
+        Near([0.0, 1.0, 0.0], b.Grad);
+        a.ZeroGrad(); b.ZeroGrad();
+        F.Sum(Pick(a, (x, i) => F.Gather(x, 0, i))).Backward();
+        Near([1.0, 0.0, 2.0], a.Grad);
+        a.ZeroGrad();
+        F.Sum(Pick(a, (x, i) => F.IndexSelect(x, 0, i))).Backward();
+        Near([1.0, 0.0, 2.0], a.Grad);
+        a.ZeroGrad();
+        F.Sum(F.Square(Pick(a, (x, i) => F.ScatterAdd(x, 0, i, b)))).Backward();
+        Near([2 * (1.0 + 0.5), 2 * -2.0, 2 * (3.0 + 1.0)], a.Grad);
+        Near([2 * (3.0 + 1.0), 2 * (1.0 + 0.5), 2 * (3.0 + 1.0)], b.Grad);
+        a.ZeroGrad(); b.ZeroGrad();
+        F.Sum(F.Square(Pick(a, (x, i) => F.IndexAdd(x, 0, i, b)))).Backward();
+        Near([2 * (1.0 + 0.5), 2 * -2.0, 2 * (3.0 + 1.0)], a.Grad);
+        Near([2 * (3.0 + 1.0), 2 * (1.0 + 0.5), 2 * (3.0 + 1.0)], b.Grad);
+    }
 }
