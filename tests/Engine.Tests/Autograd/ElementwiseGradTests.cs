@@ -51,6 +51,9 @@ public class ElementwiseGradTests
         t.Add("pow_3_negative_base", v => F.Pow(v[0], 3.0), Range(-1.5, 1.5));
         t.Add("pow_0.5", v => F.Pow(v[0], 0.5), Range(0.2, 2));
         t.Add("clamp", v => F.Clamp(v[0], -0.5, 0.4), Range(-1, 1), Kinks(-0.5, 0.4));
+        // The generic entry point, including Sign (no named wrapper; derivative 0 away from 0).
+        t.Add("unary_generic_elu", v => F.Unary(UnaryOp.Elu, v[0], 0.3), Range(-2, 2), Kinks(0));
+        t.Add("unary_generic_sign", v => F.Unary(UnaryOp.Sign, v[0]), Range(-1, 1), Kinks(0));
         return t;
     }
 
@@ -153,7 +156,6 @@ public class ElementwiseGradTests
         // cond from comparing the inputs themselves (a piecewise function of both).
         t.Add("where_cond_from_inputs", v => F.Where(F.Gt(v[0], v[1]), F.Mul(v[0], 2.0), F.Exp(v[1])), rng => [U(rng, [3, 4]), U(rng, [3, 4])]);
         // cond from a comparison of fixed data, broadcast three ways: cond (2,3,4), a (3,1), b (1,4).
-        // (cond is not disposed here: the backward rule reads it; the test's scope frees it.)
         t.Add("where_broadcast", v => F.Where(Ops.Lt(v[2].Data, 0.0), v[0], v[1]), rng => [U(rng, [3, 1]), U(rng, [1, 4]), U(rng, [2, 3, 4])], new() { SkipInputs = [2] });
         // Only one branch requires grad.
         t.Add("where_const_b", v => F.Where(F.Ge(v[0], v[1]), v[0], v[1]), rng => [U(rng, [2, 5]), U(rng, [2, 5])], new() { SkipInputs = [1] });
