@@ -26,11 +26,12 @@ public static unsafe class Gemm
         Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? GemmIsa.Avx512 :
         Avx2.IsSupported && Fma.IsSupported ? GemmIsa.Avx2 : GemmIsa.Scalar;
 
-    // Cache blocking, in bytes of the packed panels: a KC x NR micro-panel of B stays in L1, an
-    // MC x KC block of A in L2, a KC x NC block of B in L3.
-    internal const int KcBytes = 1024;   // KC = 256 floats / 128 doubles
-    internal const int Mc = 96;          // multiple of every MR
-    internal const int Nc = 2048;        // multiple of every NR
+    // Cache blocking, tuned on Zen4 (32 KB L1d, 1 MB L2, 32 MB L3) against OpenBLAS, see
+    // docs/PERFORMANCE.md: an MR x KC micro-panel of A (16 KB) stays in L1 while NR-wide panels of
+    // B stream from L2/L3; the MC x KC block of A (192 KB) lives in L2, a KC x NC block of B in L3.
+    internal const int KcBytes = 2048;   // KC = 512 floats / 256 doubles
+    internal const int Mc = 96;         // multiple of every MR
+    internal const int Nc = 4096;       // multiple of every NR
     /// <summary>Below this many multiply-adds a GEMM runs on the calling thread.</summary>
     internal const long ParallelThreshold = 1L << 17;
 
@@ -67,6 +68,7 @@ public static unsafe class Gemm
             One(kind, work < ParallelThreshold ? 1 : nt, transA, transB, M, N, K, alpha, A + b * strideA, lda, B + b * strideB, ldb, beta, C + b * strideC, ldc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void One<T>(GemmIsa isa, int threads, bool tA, bool tB, int M, int N, int K, T alpha, T* A, long lda, T* B, long ldb, T beta, T* C, long ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -124,6 +126,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>The loop nest over C rows [m0, m1) and columns [n0, n1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Nest<T>(GemmIsa isa, bool tA, bool tB, int m0, int m1, int n0, int n1, int K, T alpha,
         T* A, long lda, T* B, long ldb, bool accumulate, T* C, long ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -158,16 +161,7 @@ public static unsafe class Gemm
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int mm = Math.Min(mr, mc - ir);
-                            T* apan = ap + (long)ir * kc;
-                            T* c = C + (ic + ir) * ldc + jc + jr;
-                            if (mm == mr && nn == nr) Micro(isa, kc, apan, bpan, c, ldc, acc);
-                            else
-                            {
-                                Micro(isa, kc, apan, bpan, tile, nr, false);
-                                for (int i = 0; i < mm; i++)
-                                    for (int j = 0; j < nn; j++)
-                                        c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
-                            }
+                            Tile(isa, kc, ap + (long)ir * kc, bpan, C + (ic + ir) * ldc + jc + jr, ldc, acc, mm, nn, mr, nr, tile);
                         }
                     }
                 }
@@ -175,7 +169,22 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<T>(GemmIsa isa, int kc, T* apan, T* bpan, T* c, long ldc, bool acc, int mm, int nn, int mr, int nr, T* tile)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (mm == mr && nn == nr) Micro(isa, kc, apan, bpan, c, ldc, acc);
+        else
+        {
+            Micro(isa, kc, apan, bpan, tile, nr, false);
+            for (int i = 0; i < mm; i++)
+                for (int j = 0; j < nn; j++)
+                    c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
+        }
+    }
+
     /// <summary>Packs op(A)[i0:i0+mc, p0:p0+kc] * alpha as MR-tall panels: panel-major, then k, then row; rows past mc are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA<T>(bool tA, T* A, long lda, int i0, int mc, int p0, int kc, int mr, T alpha, T* dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -210,27 +219,40 @@ public static unsafe class Gemm
     }
 
     /// <summary>Packs op(B)[p0:p0+kc, j0:j0+nc] as NR-wide panels: panel-major, then k, then column; columns past nc are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB<T>(bool tB, T* B, long ldb, int p0, int kc, int j0, int nc, int nr, T* dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (!tB)
+        {
+            int full = nc / nr * nr, chunks = nr * sizeof(T) / 32;
+            for (int k = 0; k < kc; k++)
+            {
+                byte* s = (byte*)(B + (p0 + k) * ldb + j0);
+                byte* dk = (byte*)(dst + (long)k * nr);
+                for (int jr = 0; jr < full; jr += nr)
+                {
+                    byte* sp = s + (long)jr * sizeof(T), dp = dk + (long)jr * kc * sizeof(T);
+                    for (int q = 0; q < chunks; q++) Vector256.Store(Vector256.Load(sp + 32 * q), dp + 32 * q);
+                }
+            }
+        }
         for (int jr = 0; jr < nc; jr += nr)
         {
             int nn = Math.Min(nr, nc - jr);
             T* d = dst + (long)jr * kc;
             if (!tB)
             {
-                for (int k = 0; k < kc; k++)
-                {
-                    T* s = B + (p0 + k) * ldb + j0 + jr;
-                    T* dk = d + k * nr;
-                    if (nn == nr) Buffer.MemoryCopy(s, dk, nr * sizeof(T), nr * sizeof(T));
-                    else
+                if (nn < nr)
+                    for (int k = 0; k < kc; k++)
                     {
+                        T* s = B + (p0 + k) * ldb + j0 + jr;
+                        T* dk = d + k * nr;
                         int j = 0;
                         for (; j < nn; j++) dk[j] = s[j];
                         for (; j < nr; j++) dk[j] = T.Zero;
                     }
-                }
+                continue;
             }
             else
             {
