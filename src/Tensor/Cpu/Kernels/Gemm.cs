@@ -60,17 +60,32 @@ public static unsafe class Gemm
             Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t }, ti =>
             {
                 for (int b = ti; b < batch; b += t)
-                    One(kind, 1, transA, transB, M, N, K, alpha, A + b * strideA, lda, B + b * strideB, ldb, beta, C + b * strideC, ldc);
+                    Core(kind, 1, M, N, K, alpha, new MatrixA<T>(A + b * strideA, lda, transA), new MatrixB<T>(B + b * strideB, ldb, transB), beta, C + b * strideC, ldc, default(NoEpilogue<T>));
             });
             return;
         }
         for (int b = 0; b < batch; b++)
-            One(kind, work < ParallelThreshold ? 1 : nt, transA, transB, M, N, K, alpha, A + b * strideA, lda, B + b * strideB, ldb, beta, C + b * strideC, ldc);
+            Core(kind, work < ParallelThreshold ? 1 : nt, M, N, K, alpha, new MatrixA<T>(A + b * strideA, lda, transA), new MatrixB<T>(B + b * strideB, ldb, transB), beta, C + b * strideC, ldc, default(NoEpilogue<T>));
+    }
+
+    /// <summary>
+    /// C = alpha * A * B + beta * C with A and B supplied by packers (implicit operands such as
+    /// image patches pack straight into the panels), then epi applied to each finished C tile.
+    /// </summary>
+    public static void Custom<T, TA, TB, TE>(int M, int N, int K, T alpha, TA a, TB b, T beta, T* C, long ldc, TE epi, GemmIsa? isa = null, int? threads = null)
+        where T : unmanaged, IFloatingPointIeee754<T> where TA : struct, IGemmA<T> where TB : struct, IGemmB<T> where TE : struct, IGemmEpilogue<T>
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double)) throw new NotSupportedException($"Gemm<{typeof(T).Name}>");
+        if (M <= 0 || N <= 0) return;
+        var kind = isa ?? BestIsa;
+        if (kind > BestIsa) throw new PlatformNotSupportedException($"Gemm: {kind} micro-kernel requested, this CPU supports up to {BestIsa}");
+        long work = (long)M * N * Math.Max(K, 1);
+        Core(kind, work < ParallelThreshold ? 1 : Math.Max(1, threads ?? CpuThreads.Count), M, N, K, alpha, a, b, beta, C, ldc, epi);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void One<T>(GemmIsa isa, int threads, bool tA, bool tB, int M, int N, int K, T alpha, T* A, long lda, T* B, long ldb, T beta, T* C, long ldc)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Core<T, TA, TB, TE>(GemmIsa isa, int threads, int M, int N, int K, T alpha, TA a, TB b, T beta, T* C, long ldc, TE epi)
+        where T : unmanaged, IFloatingPointIeee754<T> where TA : struct, IGemmA<T> where TB : struct, IGemmB<T> where TE : struct, IGemmEpilogue<T>
     {
         if (K == 0 || alpha == T.Zero)
         {
@@ -80,6 +95,7 @@ public static unsafe class Gemm
                 if (beta == T.Zero) row.Clear();
                 else if (beta != T.One) for (int j = 0; j < N; j++) row[j] *= beta;
             }
+            if (epi.Active) epi.Apply(C, ldc, 0, 0, M, N);
             return;
         }
         bool accumulate = true;
@@ -87,25 +103,23 @@ public static unsafe class Gemm
         else if (beta != T.One)
             for (int i = 0; i < M; i++) { var row = new Span<T>(C + i * ldc, N); for (int j = 0; j < N; j++) row[j] *= beta; }
 
-        if (isa == GemmIsa.Scalar) { Scalar(tA, tB, M, N, K, alpha, A, lda, B, ldb, accumulate, C, ldc); return; }
-
         int mr = MR<T>(isa), nr = NR<T>(isa);
         // Split C among threads: by columns when there are enough NR panels, else by rows.
         int t = threads;
         bool byCols = (N + nr - 1) / nr >= 2 * t || N >= M;
         int units = byCols ? (N + nr - 1) / nr : (M + mr - 1) / mr;
         t = Math.Max(1, Math.Min(t, units));
-        if (t == 1) { Nest(isa, tA, tB, 0, M, 0, N, K, alpha, A, lda, B, ldb, accumulate, C, ldc); return; }
+        if (t == 1) { Nest(isa, 0, M, 0, N, K, alpha, a, b, accumulate, C, ldc, epi); return; }
         Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t }, ti =>
         {
             int u0 = (int)((long)units * ti / t), u1 = (int)((long)units * (ti + 1) / t);
-            if (byCols) Nest(isa, tA, tB, 0, M, u0 * nr, Math.Min(N, u1 * nr), K, alpha, A, lda, B, ldb, accumulate, C, ldc);
-            else Nest(isa, tA, tB, u0 * mr, Math.Min(M, u1 * mr), 0, N, K, alpha, A, lda, B, ldb, accumulate, C, ldc);
+            if (byCols) Nest(isa, 0, M, u0 * nr, Math.Min(N, u1 * nr), K, alpha, a, b, accumulate, C, ldc, epi);
+            else Nest(isa, u0 * mr, Math.Min(M, u1 * mr), 0, N, K, alpha, a, b, accumulate, C, ldc, epi);
         });
     }
 
-    internal static int MR<T>(GemmIsa isa) => isa == GemmIsa.Avx512 ? 8 : 6;
-    internal static int NR<T>(GemmIsa isa) => 2 * (isa == GemmIsa.Avx512 ? Vector512<T>.Count : Vector256<T>.Count);
+    internal static int MR<T>(GemmIsa isa) => isa switch { GemmIsa.Avx512 => 8, GemmIsa.Avx2 => 6, _ => 4 };
+    internal static int NR<T>(GemmIsa isa) => isa switch { GemmIsa.Avx512 => 2 * Vector512<T>.Count, GemmIsa.Avx2 => 2 * Vector256<T>.Count, _ => 8 };
 
     [ThreadStatic] private static PackBuffer? _buf;
 
@@ -127,9 +141,9 @@ public static unsafe class Gemm
 
     /// <summary>The loop nest over C rows [m0, m1) and columns [n0, n1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Nest<T>(GemmIsa isa, bool tA, bool tB, int m0, int m1, int n0, int n1, int K, T alpha,
-        T* A, long lda, T* B, long ldb, bool accumulate, T* C, long ldc)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Nest<T, TA, TB, TE>(GemmIsa isa, int m0, int m1, int n0, int n1, int K, T alpha,
+        TA a, TB b, bool accumulate, T* C, long ldc, TE epi)
+        where T : unmanaged, IFloatingPointIeee754<T> where TA : struct, IGemmA<T> where TB : struct, IGemmB<T> where TE : struct, IGemmEpilogue<T>
     {
         int mr = MR<T>(isa), nr = NR<T>(isa);
         int kcMax = KcBytes / sizeof(T);
@@ -149,11 +163,12 @@ public static unsafe class Gemm
             {
                 int kc = Math.Min(kcMax, K - pc);
                 bool acc = accumulate || pc > 0;
-                PackB(tB, B, ldb, pc, kc, jc, nc, nr, bp);
+                bool last = pc + kc >= K;
+                b.Pack(pc, kc, jc, nc, nr, bp);
                 for (int ic = m0; ic < m1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m1 - ic);
-                    PackA(tA, A, lda, ic, mc, pc, kc, mr, alpha, ap);
+                    a.Pack(ic, mc, pc, kc, mr, alpha, ap);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nn = Math.Min(nr, nc - jr);
@@ -161,7 +176,9 @@ public static unsafe class Gemm
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int mm = Math.Min(mr, mc - ir);
-                            Tile(isa, kc, ap + (long)ir * kc, bpan, C + (ic + ir) * ldc + jc + jr, ldc, acc, mm, nn, mr, nr, tile);
+                            T* c = C + (ic + ir) * ldc + jc + jr;
+                            Tile(isa, kc, ap + (long)ir * kc, bpan, c, ldc, acc, mm, nn, mr, nr, tile);
+                            if (last && epi.Active) epi.Apply(c, ldc, ic + ir, jc + jr, mm, nn);
                         }
                     }
                 }
@@ -183,95 +200,11 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Packs op(A)[i0:i0+mc, p0:p0+kc] * alpha as MR-tall panels: panel-major, then k, then row; rows past mc are zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA<T>(bool tA, T* A, long lda, int i0, int mc, int p0, int kc, int mr, T alpha, T* dst)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int ir = 0; ir < mc; ir += mr)
-        {
-            int mm = Math.Min(mr, mc - ir);
-            T* d = dst + (long)ir * kc;
-            if (tA)
-            {
-                // op(A)(i, k) = A[k * lda + i]: rows of a panel are contiguous for each k.
-                for (int k = 0; k < kc; k++)
-                {
-                    T* s = A + (p0 + k) * lda + i0 + ir;
-                    T* dk = d + k * mr;
-                    int i = 0;
-                    for (; i < mm; i++) dk[i] = alpha * s[i];
-                    for (; i < mr; i++) dk[i] = T.Zero;
-                }
-            }
-            else
-            {
-                // op(A)(i, k) = A[i * lda + k]: walk each row contiguously, scatter with stride mr.
-                for (int i = 0; i < mm; i++)
-                {
-                    T* s = A + (i0 + ir + i) * lda + p0;
-                    for (int k = 0; k < kc; k++) d[k * mr + i] = alpha * s[k];
-                }
-                for (int i = mm; i < mr; i++)
-                    for (int k = 0; k < kc; k++) d[k * mr + i] = T.Zero;
-            }
-        }
-    }
-
-    /// <summary>Packs op(B)[p0:p0+kc, j0:j0+nc] as NR-wide panels: panel-major, then k, then column; columns past nc are zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB<T>(bool tB, T* B, long ldb, int p0, int kc, int j0, int nc, int nr, T* dst)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (!tB)
-        {
-            int full = nc / nr * nr, chunks = nr * sizeof(T) / 32;
-            for (int k = 0; k < kc; k++)
-            {
-                byte* s = (byte*)(B + (p0 + k) * ldb + j0);
-                byte* dk = (byte*)(dst + (long)k * nr);
-                for (int jr = 0; jr < full; jr += nr)
-                {
-                    byte* sp = s + (long)jr * sizeof(T), dp = dk + (long)jr * kc * sizeof(T);
-                    for (int q = 0; q < chunks; q++) Vector256.Store(Vector256.Load(sp + 32 * q), dp + 32 * q);
-                }
-            }
-        }
-        for (int jr = 0; jr < nc; jr += nr)
-        {
-            int nn = Math.Min(nr, nc - jr);
-            T* d = dst + (long)jr * kc;
-            if (!tB)
-            {
-                if (nn < nr)
-                    for (int k = 0; k < kc; k++)
-                    {
-                        T* s = B + (p0 + k) * ldb + j0 + jr;
-                        T* dk = d + k * nr;
-                        int j = 0;
-                        for (; j < nn; j++) dk[j] = s[j];
-                        for (; j < nr; j++) dk[j] = T.Zero;
-                    }
-                continue;
-            }
-            else
-            {
-                // op(B)(k, j) = B[j * ldb + k]
-                for (int j = 0; j < nn; j++)
-                {
-                    T* s = B + (j0 + jr + j) * ldb + p0;
-                    for (int k = 0; k < kc; k++) d[k * nr + j] = s[k];
-                }
-                for (int j = nn; j < nr; j++)
-                    for (int k = 0; k < kc; k++) d[k * nr + j] = T.Zero;
-            }
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Micro<T>(GemmIsa isa, int kc, T* a, T* b, T* c, long ldc, bool acc) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float))
+        if (isa == GemmIsa.Scalar) MicroScalar(kc, a, b, c, ldc, acc);
+        else if (typeof(T) == typeof(float))
         {
             if (isa == GemmIsa.Avx512) Micro512F(kc, (float*)a, (float*)b, (float*)c, ldc, acc);
             else Micro256F(kc, (float*)a, (float*)b, (float*)c, ldc, acc);
@@ -383,22 +316,142 @@ public static unsafe class Gemm
         v0.Store(c); v1.Store(c + Vector256<T>.Count);
     }
 
-    /// <summary>Portable path: i-k-j loops, K blocked the same way as the packed path.</summary>
-    private static void Scalar<T>(bool tA, bool tB, int M, int N, int K, T alpha, T* A, long lda, T* B, long ldb, bool accumulate, T* C, long ldc)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Portable 4 x 8 micro-kernel on the same packed panels.</summary>
+    private static void MicroScalar<T>(int kc, T* a, T* b, T* c, long ldc, bool acc) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var row = new T[N];
-        for (int i = 0; i < M; i++)
-        {
-            Array.Clear(row);
-            for (int k = 0; k < K; k++)
+        T* t = stackalloc T[32];
+        for (int q = 0; q < 32; q++) t[q] = T.Zero;
+        for (int k = 0; k < kc; k++, a += 4, b += 8)
+            for (int i = 0; i < 4; i++)
             {
-                T av = alpha * (tA ? A[k * lda + i] : A[i * lda + k]);
-                if (tB) for (int j = 0; j < N; j++) row[j] += av * B[j * ldb + k];
-                else { T* bk = B + k * ldb; for (int j = 0; j < N; j++) row[j] += av * bk[j]; }
+                T av = a[i];
+                for (int j = 0; j < 8; j++) t[i * 8 + j] += av * b[j];
             }
-            T* ci = C + i * ldc;
-            for (int j = 0; j < N; j++) ci[j] = accumulate ? ci[j] + row[j] : row[j];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 8; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + t[i * 8 + j] : t[i * 8 + j];
+    }
+}
+
+/// <summary>Supplies MR-tall panels of the left operand: panel-major, then k, then row; rows past mc zero; scaled by alpha.</summary>
+public unsafe interface IGemmA<T> where T : unmanaged
+{
+    void Pack(int i0, int mc, int p0, int kc, int mr, T alpha, T* dst);
+}
+
+/// <summary>Supplies NR-wide panels of the right operand: panel-major, then k, then column; columns past nc zero.</summary>
+public unsafe interface IGemmB<T> where T : unmanaged
+{
+    void Pack(int p0, int kc, int j0, int nc, int nr, T* dst);
+}
+
+/// <summary>Runs on each finished mm x nn tile of C at (i0, j0) while it is hot in cache.</summary>
+public unsafe interface IGemmEpilogue<T> where T : unmanaged
+{
+    bool Active { get; }
+    void Apply(T* c, long ldc, int i0, int j0, int mm, int nn);
+}
+
+public readonly unsafe struct NoEpilogue<T> : IGemmEpilogue<T> where T : unmanaged
+{
+    public bool Active => false;
+    public void Apply(T* c, long ldc, int i0, int j0, int mm, int nn) { }
+}
+
+/// <summary>A stored row-major matrix as the left operand: op(A)(i, k) = Trans ? A[k*Ld + i] : A[i*Ld + k].</summary>
+public readonly unsafe struct MatrixA<T>(T* ptr, long ld, bool trans) : IGemmA<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T* Ptr = ptr;
+    private readonly long Ld = ld;
+    private readonly bool Trans = trans;
+
+    /// <summary>Packs op(A)[i0:i0+mc, p0:p0+kc] * alpha as MR-tall panels: panel-major, then k, then row; rows past mc are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(int i0, int mc, int p0, int kc, int mr, T alpha, T* dst)
+    {
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int mm = Math.Min(mr, mc - ir);
+            T* d = dst + (long)ir * kc;
+            if (Trans)
+            {
+                // op(A)(i, k) = A[k * Ld + i]: rows of a panel are contiguous for each k.
+                for (int k = 0; k < kc; k++)
+                {
+                    T* s = Ptr + (p0 + k) * Ld + i0 + ir;
+                    T* dk = d + k * mr;
+                    int i = 0;
+                    for (; i < mm; i++) dk[i] = alpha * s[i];
+                    for (; i < mr; i++) dk[i] = T.Zero;
+                }
+            }
+            else
+            {
+                // op(A)(i, k) = A[i * Ld + k]: walk each row contiguously, scatter with stride mr.
+                for (int i = 0; i < mm; i++)
+                {
+                    T* s = Ptr + (i0 + ir + i) * Ld + p0;
+                    for (int k = 0; k < kc; k++) d[k * mr + i] = alpha * s[k];
+                }
+                for (int i = mm; i < mr; i++)
+                    for (int k = 0; k < kc; k++) d[k * mr + i] = T.Zero;
+            }
+        }
+    }
+}
+
+/// <summary>A stored row-major matrix as the right operand: op(B)(k, j) = Trans ? B[j*Ld + k] : B[k*Ld + j].</summary>
+public readonly unsafe struct MatrixB<T>(T* ptr, long ld, bool trans) : IGemmB<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T* Ptr = ptr;
+    private readonly long Ld = ld;
+    private readonly bool Trans = trans;
+
+    /// <summary>Packs op(B)[p0:p0+kc, j0:j0+nc] as NR-wide panels: panel-major, then k, then column; columns past nc are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(int p0, int kc, int j0, int nc, int nr, T* dst)
+    {
+        if (!Trans)
+        {
+            int full = nc / nr * nr, chunks = nr * sizeof(T) / 32;
+            for (int k = 0; k < kc; k++)
+            {
+                byte* s = (byte*)(Ptr + (p0 + k) * Ld + j0);
+                byte* dk = (byte*)(dst + (long)k * nr);
+                for (int jr = 0; jr < full; jr += nr)
+                {
+                    byte* sp = s + (long)jr * sizeof(T), dp = dk + (long)jr * kc * sizeof(T);
+                    for (int q = 0; q < chunks; q++) Vector256.Store(Vector256.Load(sp + 32 * q), dp + 32 * q);
+                }
+            }
+        }
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int nn = Math.Min(nr, nc - jr);
+            T* d = dst + (long)jr * kc;
+            if (!Trans)
+            {
+                if (nn < nr)
+                    for (int k = 0; k < kc; k++)
+                    {
+                        T* s = Ptr + (p0 + k) * Ld + j0 + jr;
+                        T* dk = d + k * nr;
+                        int j = 0;
+                        for (; j < nn; j++) dk[j] = s[j];
+                        for (; j < nr; j++) dk[j] = T.Zero;
+                    }
+                continue;
+            }
+            else
+            {
+                // op(B)(k, j) = B[j * Ld + k]
+                for (int j = 0; j < nn; j++)
+                {
+                    T* s = Ptr + (j0 + jr + j) * Ld + p0;
+                    for (int k = 0; k < kc; k++) d[k * nr + j] = s[k];
+                }
+                for (int j = nn; j < nr; j++)
+                    for (int k = 0; k < kc; k++) d[k * nr + j] = T.Zero;
+            }
         }
     }
 }
