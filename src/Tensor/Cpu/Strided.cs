@@ -76,9 +76,9 @@ public static class CpuThreads
     public const long Grain = 1 << 15;
 
     /// <summary>Splits [0, n) into at most Count chunks when total work exceeds the grain.</summary>
-    public static void ForChunks(long n, long work, Action<long, long> body)
+    public static void ForChunks(long n, long work, Action<long, long> body, int? threads = null)
     {
-        int t = (int)Math.Min(Count, Math.Max(1, Math.Min(n, work / Grain)));
+        int t = (int)Math.Min(threads ?? Count, Math.Max(1, Math.Min(n, work / Grain)));
         if (t <= 1) { body(0, n); return; }
         long per = (n + t - 1) / t;
         Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t }, i =>

@@ -82,6 +82,70 @@ public unsafe class Conv2dKernelTests
     }
 
     [Fact]
+    public void WideImagesTakeTheDirectPath()
+    {
+        // OW >= 16 (f64) reaches the direct AVX-512 kernel: full and partial column tiles, channel
+        // counts that are not multiples of the 8-row tile, strided rows, dilation, groups.
+        var rng = TestData.Rng();
+        for (int t = 0; t < 25; t++)
+        {
+            int groups = rng.Next(1, 3), kh = rng.Next(1, 4), kw = rng.Next(1, 4);
+            var g = new Conv2dGeometry(rng.Next(1, 3), groups * rng.Next(1, 4), rng.Next(3, 9), rng.Next(18, 60), groups * rng.Next(1, 12),
+                kh, kw, rng.Next(1, 3), 1, rng.Next(0, 3), rng.Next(0, 3), rng.Next(1, 3), rng.Next(1, 3), groups);
+            if (g.OH < 1 || g.OW < 16) { t--; continue; }
+            CheckGeometry(g, rng);
+        }
+    }
+
+    [Fact]
+    public void FloatDirectPathMatchesDoubleReference()
+    {
+        var rng = TestData.Rng();
+        var g = new Conv2dGeometry(2, 5, 7, 45, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        var x = TestData.Doubles(rng, g.N * g.Cin * g.H * g.W);
+        var w = TestData.Doubles(rng, g.Cout * g.CinG * g.KH * g.KW);
+        var b = TestData.Doubles(rng, g.Cout);
+        var want = Direct(g, x, w, b);
+        var xf = x.Select(v => (float)v).ToArray(); var wf = w.Select(v => (float)v).ToArray(); var bf = b.Select(v => (float)v).ToArray();
+        var y = new float[want.Length];
+        var yr = new float[want.Length];
+        fixed (float* px = xf, pw = wf, pb = bf, py = y, pyr = yr)
+        {
+            Conv2dKernels.Forward(g, px, pw, pb, py);
+            Conv2dKernels.Forward(g, px, pw, pb, pyr, Activation.LeakyRelu(0.2));
+        }
+        for (int i = 0; i < y.Length; i++)
+        {
+            Assert.True(Math.Abs(want[i] - y[i]) < 1e-5, $"element {i}: {y[i]} vs {want[i]}");
+            double lr = want[i] > 0 ? want[i] : 0.2 * want[i];
+            Assert.True(Math.Abs(lr - yr[i]) < 1e-5, $"leaky relu epilogue, element {i}: {yr[i]} vs {lr}");
+        }
+    }
+
+    [Fact]
+    public void FusedActivationsMatchSeparateOps()
+    {
+        var rng = TestData.Rng();
+        foreach (var g in new[] { new Conv2dGeometry(1, 3, 6, 40, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1), new Conv2dGeometry(2, 4, 5, 6, 4, 3, 3, 2, 2, 1, 1, 1, 1, 2), new Conv2dGeometry(1, 8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, 1) })
+        {
+            var x = TestData.Doubles(rng, g.N * g.Cin * g.H * g.W);
+            var w = TestData.Doubles(rng, g.Cout * g.CinG * g.KH * g.KW);
+            var b = TestData.Doubles(rng, g.Cout);
+            var want = Direct(g, x, w, b);
+            foreach (var act in new[] { Activation.None, Activation.Relu, Activation.LeakyRelu(0.1) })
+            {
+                var y = new double[want.Length];
+                fixed (double* px = x, pw = w, pb = b, py = y) Conv2dKernels.Forward(g, px, pw, pb, py, act);
+                for (int i = 0; i < y.Length; i++)
+                {
+                    double e = act.Kind switch { ActivationKind.Relu => Math.Max(0, want[i]), ActivationKind.LeakyRelu => want[i] > 0 ? want[i] : 0.1 * want[i], _ => want[i] };
+                    Assert.True(Math.Abs(e - y[i]) < 1e-12, $"{g} {act} element {i}: {y[i]:R} vs {e:R}");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void NamedGeometries()
     {
         var rng = TestData.Rng();
