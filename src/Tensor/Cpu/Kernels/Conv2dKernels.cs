@@ -95,6 +95,7 @@ public static unsafe class Conv2dKernels
     {
         long p = (long)g.OH * g.OW, hw = (long)g.H * g.W;
         int rows = g.ColRows, coutG = g.CoutG;
+        if (!g.IsPointwise && DirectConv.AppliesFilter<T>(g)) { DirectConv.Filter(g, x, gy, gw, CpuThreads.Count); return; }
         // Each group owns its slice of gw; samples accumulate in order into gw_g^T (rows x Cout/g),
         // transposed into gw at the end.
         ForGroups(g, (long)rows * coutG * sizeof(T), (gi, buf, serial) =>

@@ -151,6 +151,114 @@ internal static unsafe class DirectConv
         St(c + 7 * ldc, c70, c71, acc);
     }
 
+    /// <summary>Filter gradient (unit column stride): gw[co, r] = sum over samples and pixels of gy[co, px] * patch[r, px].</summary>
+    public static bool AppliesFilter<T>(Conv2dGeometry g) where T : unmanaged
+        => Gemm.BestIsa == GemmIsa.Avx512 && g.StrideW == 1 && g.OW >= Vector512<T>.Count && g.CoutG >= 4 && g.ColRows >= 4
+           && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+
+    /// <summary>
+    /// Dot products along output pixels for 4 output channels x 4 patch rows at a time, gy rows and
+    /// padded input rows both read contiguously (no packing). Pixels are blocked by output rows so
+    /// gy and the input stay in L2 across tiles; tiles are split among threads and every output is
+    /// summed in a fixed order (deterministic).
+    /// </summary>
+    public static void Filter<T>(Conv2dGeometry g, T* x, T* gy, T* gw, int threads) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int cg = g.CinG, coutG = g.CoutG, rows = g.ColRows, kk = g.KH * g.KW;
+        int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW;
+        long plane = (long)hp * wp, p = (long)g.OH * g.OW, hw = (long)g.H * g.W;
+        int rowBlock = Math.Max(1, 1024 / g.OW);
+        int cb = (coutG + 3) / 4, rb = (rows + 3) / 4;
+        long xpLen = cg * plane + 2 * wp + 64;
+        using var xpBuf = new Conv2dKernels.Scratch(xpLen * sizeof(T));
+        using var offBuf = new Conv2dKernels.Scratch((long)rows * sizeof(int));
+        T* xp = (T*)xpBuf.Ptr;
+        int* off = (int*)offBuf.Ptr;
+        for (int r = 0; r < rows; r++)
+        {
+            int c = r / kk, kh = r % kk / g.KW, kw = r % g.KW;
+            off[r] = (int)(c * plane + (long)kh * g.DilationH * wp + (long)kw * g.DilationW);
+        }
+        for (int gi = 0; gi < g.Groups; gi++)
+        {
+            T* gwg = gw + (long)gi * coutG * rows;
+            new Span<T>(gwg, coutG * rows).Clear();
+            for (int n = 0; n < g.N; n++)
+            {
+                T* xs = x + ((long)n * g.Cin + (long)gi * cg) * hw;
+                T* gys = gy + ((long)n * g.Cout + (long)gi * coutG) * p;
+                new Span<T>(xp, (int)xpLen).Clear();
+                for (int c = 0; c < cg; c++)
+                    for (int i = 0; i < g.H; i++)
+                        new ReadOnlySpan<T>(xs + ((long)c * g.H + i) * g.W, g.W).CopyTo(new Span<T>(xp + c * plane + (long)(i + g.PadH) * wp + g.PadW, g.W));
+                for (int oh0 = 0; oh0 < g.OH; oh0 += rowBlock)
+                {
+                    int oh1 = Math.Min(g.OH, oh0 + rowBlock);
+                    void Tiles(long t0, long t1)
+                    {
+                        for (long t = t0; t < t1; t++)
+                            Tile(g, (int)(t / rb) * 4, (int)(t % rb) * 4, oh0, oh1, gys, xp, off, wp, gwg);
+                    }
+                    if (threads <= 1) Tiles(0, (long)cb * rb);
+                    else CpuThreads.ForChunks((long)cb * rb, (long)cb * rb * 16 * (oh1 - oh0) * g.OW, Tiles, threads);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<T>(Conv2dGeometry g, int co0, int r0, int oh0, int oh1, T* gys, T* xp, int* off, int wp, T* gw) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int coutG = g.CoutG, rows = g.ColRows, ow = g.OW, w = Vector512<T>.Count;
+        long p = (long)g.OH * ow;
+        // Edge tiles repeat the last valid channel/row; their extra results are not stored.
+        int c0 = Math.Min(co0, coutG - 1), c1 = Math.Min(co0 + 1, coutG - 1), c2 = Math.Min(co0 + 2, coutG - 1), c3 = Math.Min(co0 + 3, coutG - 1);
+        int q0 = Math.Min(r0, rows - 1), q1 = Math.Min(r0 + 1, rows - 1), q2 = Math.Min(r0 + 2, rows - 1), q3 = Math.Min(r0 + 3, rows - 1);
+        Vector512<T> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default, a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        T* s = stackalloc T[16];
+        for (int i = 0; i < 16; i++) s[i] = T.Zero;
+        for (int oh = oh0; oh < oh1; oh++)
+        {
+            long gro = (long)oh * ow, xro = (long)oh * g.StrideH * wp;
+            T* gr0 = gys + c0 * p + gro, gr1 = gys + c1 * p + gro, gr2 = gys + c2 * p + gro, gr3 = gys + c3 * p + gro;
+            T* xr0 = xp + off[q0] + xro, xr1 = xp + off[q1] + xro, xr2 = xp + off[q2] + xro, xr3 = xp + off[q3] + xro;
+            int o = 0;
+            for (; o + w <= ow; o += w)
+            {
+                var g0 = Vector512.Load(gr0 + o); var g1 = Vector512.Load(gr1 + o); var g2 = Vector512.Load(gr2 + o); var g3 = Vector512.Load(gr3 + o);
+                var x0 = Vector512.Load(xr0 + o); var x1 = Vector512.Load(xr1 + o); var x2 = Vector512.Load(xr2 + o); var x3 = Vector512.Load(xr3 + o);
+                a00 = Fma(g0, x0, a00); a01 = Fma(g0, x1, a01); a02 = Fma(g0, x2, a02); a03 = Fma(g0, x3, a03);
+                a10 = Fma(g1, x0, a10); a11 = Fma(g1, x1, a11); a12 = Fma(g1, x2, a12); a13 = Fma(g1, x3, a13);
+                a20 = Fma(g2, x0, a20); a21 = Fma(g2, x1, a21); a22 = Fma(g2, x2, a22); a23 = Fma(g2, x3, a23);
+                a30 = Fma(g3, x0, a30); a31 = Fma(g3, x1, a31); a32 = Fma(g3, x2, a32); a33 = Fma(g3, x3, a33);
+            }
+            for (; o < ow; o++)
+            {
+                s[0] += gr0[o] * xr0[o]; s[1] += gr0[o] * xr1[o]; s[2] += gr0[o] * xr2[o]; s[3] += gr0[o] * xr3[o];
+                s[4] += gr1[o] * xr0[o]; s[5] += gr1[o] * xr1[o]; s[6] += gr1[o] * xr2[o]; s[7] += gr1[o] * xr3[o];
+                s[8] += gr2[o] * xr0[o]; s[9] += gr2[o] * xr1[o]; s[10] += gr2[o] * xr2[o]; s[11] += gr2[o] * xr3[o];
+                s[12] += gr3[o] * xr0[o]; s[13] += gr3[o] * xr1[o]; s[14] += gr3[o] * xr2[o]; s[15] += gr3[o] * xr3[o];
+            }
+        }
+        Add(gw, 0, 0, Vector512.Sum(a00) + s[0], co0, r0, coutG, rows); Add(gw, 0, 1, Vector512.Sum(a01) + s[1], co0, r0, coutG, rows); Add(gw, 0, 2, Vector512.Sum(a02) + s[2], co0, r0, coutG, rows); Add(gw, 0, 3, Vector512.Sum(a03) + s[3], co0, r0, coutG, rows);
+        Add(gw, 1, 0, Vector512.Sum(a10) + s[4], co0, r0, coutG, rows); Add(gw, 1, 1, Vector512.Sum(a11) + s[5], co0, r0, coutG, rows); Add(gw, 1, 2, Vector512.Sum(a12) + s[6], co0, r0, coutG, rows); Add(gw, 1, 3, Vector512.Sum(a13) + s[7], co0, r0, coutG, rows);
+        Add(gw, 2, 0, Vector512.Sum(a20) + s[8], co0, r0, coutG, rows); Add(gw, 2, 1, Vector512.Sum(a21) + s[9], co0, r0, coutG, rows); Add(gw, 2, 2, Vector512.Sum(a22) + s[10], co0, r0, coutG, rows); Add(gw, 2, 3, Vector512.Sum(a23) + s[11], co0, r0, coutG, rows);
+        Add(gw, 3, 0, Vector512.Sum(a30) + s[12], co0, r0, coutG, rows); Add(gw, 3, 1, Vector512.Sum(a31) + s[13], co0, r0, coutG, rows); Add(gw, 3, 2, Vector512.Sum(a32) + s[14], co0, r0, coutG, rows); Add(gw, 3, 3, Vector512.Sum(a33) + s[15], co0, r0, coutG, rows);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add<T>(T* gw, int i, int j, T v, int co0, int r0, int coutG, int rows) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (co0 + i < coutG && r0 + j < rows) gw[(long)(co0 + i) * rows + r0 + j] += v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Avx512F.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        return Avx512F.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void St<T>(T* c, Vector512<T> v0, Vector512<T> v1, bool acc) where T : unmanaged
     {
