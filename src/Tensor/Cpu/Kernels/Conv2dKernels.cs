@@ -130,7 +130,7 @@ public static unsafe class Conv2dKernels
         int tasks = g.N * g.Groups;
         long work = (long)g.CoutG * g.ColRows * g.OH * g.OW;
         int t = Math.Min(CpuThreads.Count, tasks);
-        if (t > 1 && work < Gemm.ParallelThreshold * 4)
+        if (t > 1 && (work < Gemm.ParallelThreshold * 4 || tasks % t == 0 || tasks >= 4 * t))
         {
             Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t }, ti =>
             {
