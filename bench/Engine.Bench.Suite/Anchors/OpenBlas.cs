@@ -14,6 +14,7 @@
 // leaves a worker spinning on a core while the next candidate (ours) runs, which was measured here
 // to take a whole core; back-to-back OpenBLAS calls still find their workers awake.
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Engine.Bench.Anchors;
 
@@ -75,6 +76,10 @@ public sealed unsafe class OpenBlas
 
     public static string? FindLibrary() => Candidates.FirstOrDefault(File.Exists);
 
+    /// <summary>The AVX-512 subsets OpenBLAS's SkylakeX kernels use.</summary>
+    public static bool HasSkylakeXIsa =>
+        Avx512F.IsSupported && Avx512CD.IsSupported && Avx512BW.IsSupported && Avx512DQ.IsSupported && Avx512F.VL.IsSupported;
+
     /// <summary>
     /// Loads an instance. coreType null: the installed library with OPENBLAS_CORETYPE unset (the
     /// library detects the CPU); otherwise a private copy loaded with OPENBLAS_CORETYPE=coreType.
@@ -84,6 +89,10 @@ public sealed unsafe class OpenBlas
     {
         string name = coreType is null ? "OpenBLAS default" : $"OpenBLAS {coreType}";
         if (!OperatingSystem.IsLinux()) return AnchorLoad<OpenBlas>.Fail(name, "the OpenBLAS anchor is wired for Linux only");
+        // A forced core type is not checked against the CPU by OpenBLAS: SkylakeX kernels on a CPU
+        // without AVX-512 would die with SIGILL, so refuse up front.
+        if (coreType is not null && coreType.Equals("SkylakeX", StringComparison.OrdinalIgnoreCase) && !HasSkylakeXIsa)
+            return AnchorLoad<OpenBlas>.Fail(name, "SkylakeX kernels need AVX-512 F/CD/BW/DQ/VL, which this CPU lacks");
         string? path = FindLibrary();
         if (path is null) return AnchorLoad<OpenBlas>.Fail(name, $"libopenblas.so.0 not found ({string.Join(", ", Candidates)}); install libopenblas0-pthread");
         string? copy = null;
