@@ -167,33 +167,32 @@ public static unsafe class CpuBench
             {
                 string name = layout == DnnlLayout.Preferred ? "oneDNN any" : "oneDNN nchw";
                 if (anchors.Dnnl.Value is not { } d) { cands.Add(Unavailable(name, anchors.Dnnl.Unavailable!)); continue; }
-                DnnlConv dc;
                 try
                 {
-                    dc = new DnnlConv(d, g, layout, c.Backward, t);
+                    var dc = new DnnlConv(d, g, layout, c.Backward, t);
+                    convs.Add(dc);
+                    dc.SetInputs(px, pw, pb, pgy);
+                    Action run = c.Backward
+                        ? () => { dc.Forward(); dc.BackwardData(); dc.BackwardWeights(); }
+                        : dc.Forward;
+                    run();
+                    dc.ReadY(ay.Ptr);
+                    double err = Measure.RelError(py, ay.Ptr, yn);
+                    string impl = dc.ForwardImpl;
+                    if (c.Backward)
+                    {
+                        dc.ReadGx(agx.Ptr);
+                        dc.ReadGw(agw.Ptr);
+                        err = Math.Max(err, Math.Max(Measure.RelError(pgx, agx.Ptr, xn), Measure.RelError(pgw, agw.Ptr, wn)));
+                        impl = $"{dc.ForwardImpl} / {dc.BackwardDataImpl} / {dc.BackwardWeightsImpl}";
+                    }
+                    cands.Add(Validated(name, impl, run, err));
                 }
                 catch (DnnlException e)
                 {
+                    // No implementation for this layout, or a failed call: the column says so.
                     cands.Add(Unavailable(name, e.Message));
-                    continue;
                 }
-                convs.Add(dc);
-                dc.SetInputs(px, pw, pb, pgy);
-                Action run = c.Backward
-                    ? () => { dc.Forward(); dc.BackwardData(); dc.BackwardWeights(); }
-                    : dc.Forward;
-                run();
-                dc.ReadY(ay.Ptr);
-                double err = Measure.RelError(py, ay.Ptr, yn);
-                string impl = dc.ForwardImpl;
-                if (c.Backward)
-                {
-                    dc.ReadGx(agx.Ptr);
-                    dc.ReadGw(agw.Ptr);
-                    err = Math.Max(err, Math.Max(Measure.RelError(pgx, agx.Ptr, xn), Measure.RelError(pgw, agw.Ptr, wn)));
-                    impl = $"{dc.ForwardImpl} / {dc.BackwardDataImpl} / {dc.BackwardWeightsImpl}";
-                }
-                cands.Add(Validated(name, impl, run, err));
             }
             return Finish("conv", c.Name, c.Shape, c.Flops, t, reps, runOurs, cands);
         }
