@@ -1,23 +1,15 @@
-// Benchmark driver. For now: CPU matmul throughput (GFLOP/s) at a few sizes and thread counts.
-// The side-by-side anchors (OpenBLAS, oneDNN, PyTorch) arrive with the CPU-speed issue.
-using System.Diagnostics;
-using Engine;
-using Engine.Cpu;
+// Benchmark entry point.
+//   matmul [sizes...]   the quick matmul throughput driver (MatmulDriver.cs)
+//   anything else       BenchmarkDotNet's switcher over the [Benchmark] classes in this assembly
+//                       (GemmBenchmarks, ConvBenchmarks: ours vs OpenBLAS / oneDNN, anchor = baseline),
+//                       e.g. `--filter '*Gemm*'`, `--list flat`, `--job short`.
+using BenchmarkDotNet.Running;
+using Engine.Bench;
 
-int[] sizes = args.Length > 0 ? args.Select(int.Parse).ToArray() : [256, 512, 1024];
-Console.WriteLine($"cpu: {Environment.ProcessorCount} logical cores, .NET {Environment.Version}");
-foreach (int threads in new[] { 1, Environment.ProcessorCount }.Distinct())
+if (args.Length > 0 && args[0] == "matmul")
 {
-    CpuThreads.Count = threads;
-    foreach (int n in sizes)
-    {
-        using var a = Tensor.Uniform([n, n], 1, 0, -1, 1);
-        using var b = Tensor.Uniform([n, n], 2, 0, -1, 1);
-        using (Ops.Matmul(a, b)) { } // warm-up
-        int reps = Math.Max(1, (int)(2e9 / (2.0 * n * n * n)));
-        var sw = Stopwatch.StartNew();
-        for (int r = 0; r < reps; r++) using (Ops.Matmul(a, b)) { }
-        double s = sw.Elapsed.TotalSeconds / reps;
-        Console.WriteLine($"{{\"case\":\"matmul\",\"n\":{n},\"threads\":{threads},\"seconds\":{s:G4},\"gflops\":{2.0 * n * n * n / s / 1e9:F2}}}");
-    }
+    MatmulDriver.Run(args[1..]);
+    return 0;
 }
+BenchmarkSwitcher.FromAssembly(typeof(MatmulDriver).Assembly).Run(args);
+return 0;

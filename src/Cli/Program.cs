@@ -1,5 +1,6 @@
 // The `engine` command. Commands so far: demo (a small end-to-end training run on generated data),
-// version. Later issues add train, degrade, restore, eval and bench.
+// bench cpu (our CPU kernels side by side with OpenBLAS and oneDNN), version. Later issues add
+// train, degrade, restore, eval and more bench targets.
 using Engine.Cli;
 using Spectre.Console;
 
@@ -14,10 +15,10 @@ namespace Engine.Cli
             try
             {
                 if (args.Length == 0 || args[0] is "help" or "--help" or "-h") { Usage(); return args.Length == 0 ? 1 : 0; }
-                var opts = Args.Parse(args.Skip(1).ToArray());
                 switch (args[0])
                 {
-                    case "demo": return DemoCommand.Run(opts);
+                    case "demo": return DemoCommand.Run(Args.Parse(args[1..]));
+                    case "bench": return BenchCommand.Run(args[1..]);
                     case "version" or "--version":
                         AnsiConsole.MarkupLine($"engine {typeof(Entry).Assembly.GetName().Version} (.NET {Environment.Version}, {Environment.ProcessorCount} cores)");
                         return 0;
@@ -47,26 +48,57 @@ namespace Engine.Cli
             AnsiConsole.MarkupLine("");
             AnsiConsole.MarkupLine("  [green]demo[/]      train a small residual conv denoiser on generated images and watch the loss fall");
             AnsiConsole.MarkupLine("            --steps N (300)  --batch N (8)  --size N (32)  --lr X (0.05)  --noise X (0.1)  --seed N (1)  --threads N (all cores)");
+            AnsiConsole.MarkupLine("  [green]bench cpu[/] our CPU GEMM and conv kernels vs OpenBLAS and oneDNN, interleaved in one run: GFLOP/s, ratios, efficiency vs the measured FMA peak");
+            AnsiConsole.MarkupLine("            --threads 1,2 (1 and all cores)  --quick (few cases and rounds: a smoke test)  --json FILE  --filter TEXT (cases whose name contains it)");
             AnsiConsole.MarkupLine("  [green]version[/]   print the version");
         }
     }
 
-    /// <summary>--name value options; unknown names are rejected by the command that reads them.</summary>
+    /// <summary>--name value options and --flag switches; unknown names are rejected by the command that reads them.</summary>
     internal sealed class Args
     {
         private readonly Dictionary<string, string> _values = new();
+        private readonly HashSet<string> _flags = [];
         private readonly HashSet<string> _read = [];
 
-        public static Args Parse(string[] args)
+        /// <summary>flags: the names that take no value (e.g. "quick" for --quick).</summary>
+        public static Args Parse(string[] args, params string[] flags)
         {
             var a = new Args();
             for (int i = 0; i < args.Length; i++)
             {
                 if (!args[i].StartsWith("--")) throw new ArgumentException($"unexpected argument '{args[i]}' (options look like --name value)");
+                string name = args[i][2..];
+                if (flags.Contains(name)) { a._flags.Add(name); continue; }
                 if (i + 1 >= args.Length) throw new ArgumentException($"option {args[i]} needs a value");
-                a._values[args[i][2..]] = args[++i];
+                a._values[name] = args[++i];
             }
             return a;
+        }
+
+        public bool Flag(string name)
+        {
+            _read.Add(name);
+            return _flags.Contains(name);
+        }
+
+        public string? String(string name)
+        {
+            _read.Add(name);
+            return _values.GetValueOrDefault(name);
+        }
+
+        /// <summary>A comma-separated list of integers, e.g. --threads 1,2.</summary>
+        public int[]? IntList(string name, int min = int.MinValue)
+        {
+            _read.Add(name);
+            if (!_values.TryGetValue(name, out var s)) return null;
+            var parts = s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var v = new int[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+                if (!int.TryParse(parts[i], out v[i]) || v[i] < min) throw new ArgumentException($"--{name} must be a comma-separated list of integers >= {min}, got '{s}'");
+            if (v.Length == 0) throw new ArgumentException($"--{name} needs at least one value");
+            return v;
         }
 
         public int Int(string name, int def, int min = int.MinValue)
@@ -87,7 +119,7 @@ namespace Engine.Cli
 
         public void RejectUnknown(string command)
         {
-            var unknown = _values.Keys.Where(k => !_read.Contains(k)).ToList();
+            var unknown = _values.Keys.Concat(_flags).Where(k => !_read.Contains(k)).ToList();
             if (unknown.Count > 0) throw new ArgumentException($"{command}: unknown option(s) {string.Join(", ", unknown.Select(u => "--" + u))}");
         }
     }

@@ -6,3 +6,7 @@ namespace Engine.Tests.Support;
 
 [CollectionDefinition("CpuMemory", DisableParallelization = true)]
 public sealed class CpuMemoryCollection;
+
+/// <summary>Tests that change process-wide CPU settings (CpuThreads.Count, native thread pools) run alone.</summary>
+[CollectionDefinition("ProcessCpuSettings", DisableParallelization = true)]
+public sealed class ProcessCpuSettingsCollection;

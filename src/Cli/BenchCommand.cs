@@ -1,0 +1,44 @@
+// `engine bench <target>`: benchmarks with their anchors, measured side by side in one run.
+// Targets so far: cpu (GEMM and convolution vs OpenBLAS and oneDNN; see bench/Engine.Bench.Suite).
+// The anchors are native libraries called from the bench suite only; the engine's kernels never
+// call them.
+using Engine.Bench;
+using Spectre.Console;
+
+namespace Engine.Cli;
+
+internal static class BenchCommand
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0].StartsWith("--"))
+            throw new ArgumentException("bench: name a target: engine bench cpu [--threads 1,2] [--quick] [--json FILE] [--filter TEXT]");
+        switch (args[0])
+        {
+            case "cpu": return Cpu(Args.Parse(args[1..], "quick"));
+            default: throw new ArgumentException($"bench: unknown target '{args[0]}' (targets: cpu)");
+        }
+    }
+
+    private static int Cpu(Args a)
+    {
+        var opts = new CpuBenchOptions
+        {
+            Quick = a.Flag("quick"),
+            Threads = a.IntList("threads", min: 1),
+            Filter = a.String("filter"),
+        };
+        string? json = a.String("json");
+        a.RejectUnknown("bench cpu");
+        AnsiConsole.MarkupLine($"[bold]bench cpu[/]: threads {string.Join(",", opts.ThreadCounts)}{(opts.Quick ? ", quick" : "")}{(opts.Filter is null ? "" : $", filter '{Markup.Escape(opts.Filter)}'")}");
+        var report = CpuBench.Run(opts, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+        AnsiConsole.WriteLine();
+        CpuBenchReport.Render(AnsiConsole.Console, report);
+        if (json is not null)
+        {
+            CpuBenchReport.WriteJson(json, report);
+            AnsiConsole.MarkupLine($"results written to {Markup.Escape(json)}");
+        }
+        return 0;
+    }
+}
