@@ -167,40 +167,7 @@ public static unsafe class Conv2dKernels
         public void Dispose() { if (Ptr != IntPtr.Zero) NativeMemory.AlignedFree((void*)Ptr); }
     }
 
-    /// <summary>col[(c*KH + kh)*KW + kw, oh*OW + ow] = x[c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] (0 outside).</summary>
-    internal static void Im2Col<T>(Conv2dGeometry g, T* x, T* col, bool serial) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int rows = g.ColRows, kk = g.KH * g.KW, oh = g.OH, ow = g.OW;
-        long p = (long)oh * ow;
-        void Rows(long r0, long r1)
-        {
-            for (long r = r0; r < r1; r++)
-            {
-                int c = (int)(r / kk), kh = (int)(r % kk) / g.KW, kw = (int)(r % kk) % g.KW;
-                T* xc = x + (long)c * g.H * g.W;
-                T* dst = col + r * p;
-                for (int i = 0; i < oh; i++)
-                {
-                    T* d = dst + (long)i * ow;
-                    int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
-                    if ((uint)ih >= (uint)g.H) { new Span<T>(d, ow).Clear(); continue; }
-                    T* xr = xc + (long)ih * g.W;
-                    int off = kw * g.DilationW - g.PadW;
-                    // ow range whose iw = j*sw + off lies in [0, W)
-                    int lo = off >= 0 ? 0 : Math.Min(ow, (-off + g.StrideW - 1) / g.StrideW);
-                    int hi = g.W - 1 - off < 0 ? 0 : Math.Min(ow, (g.W - 1 - off) / g.StrideW + 1);
-                    if (hi < lo) hi = lo;
-                    new Span<T>(d, lo).Clear();
-                    if (g.StrideW == 1) new Span<T>(xr + lo + off, hi - lo).CopyTo(new Span<T>(d + lo, hi - lo));
-                    else for (int j = lo; j < hi; j++) d[j] = xr[j * g.StrideW + off];
-                    new Span<T>(d + hi, ow - hi).Clear();
-                }
-            }
-        }
-        if (serial) Rows(0, rows); else CpuThreads.ForChunks(rows, rows * p, Rows);
-    }
-
-    /// <summary>Adjoint of Im2Col: gx = sum over patches (gx overwritten). Parallel over channels, which own disjoint planes.</summary>
+    /// <summary>Folds a column matrix back into the image: gx = sum over patches (gx overwritten). Parallel over channels, which own disjoint planes.</summary>
     internal static void Col2Im<T>(Conv2dGeometry g, T* col, T* gx, bool serial) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int kk = g.KH * g.KW, oh = g.OH, ow = g.OW;
