@@ -30,19 +30,32 @@ public static partial class F
         return bias == null ? y : Add(y, bias);
     }
 
-    public static Var Conv2d(Var x, Var w, Var? bias, Conv2dParams p)
+    /// <summary>act(conv2d(x, w) + bias) with the activation fused into the convolution's output pass.</summary>
+    public static Var Conv2d(Var x, Var w, Var? bias, Conv2dParams p, Activation act = default)
     {
         Tensor xd = x.Data, wd = w.Data;
-        var y = Ops.Conv2d(xd, wd, bias?.Data, p);
+        var y = Ops.Conv2d(xd, wd, bias?.Data, p, act);
         Var[] inputs = bias == null ? [x, w] : [x, w, bias];
-        return Record("Conv2d", y, inputs, gy =>
+        return Record(act.IsNone ? "Conv2d" : $"Conv2d+{act}", y, inputs, gyOut =>
         {
+            // act'(pre) from the output: pre > 0 exactly where y > 0 (slope >= 0); 0 there counts as the negative side.
+            using var scaled = act.IsNone ? null : ActivationGrad(gyOut, y, act);
+            var gy = scaled ?? gyOut;
             var r = new Tensor?[inputs.Length];
             if (x.RequiresGrad) r[0] = Ops.Conv2dBackwardData(gy, wd, xd.Size(2), xd.Size(3), p);
             if (w.RequiresGrad) r[1] = Ops.Conv2dBackwardFilter(xd, gy, wd.Size(2), wd.Size(3), p);
             if (bias is { RequiresGrad: true }) r[2] = Ops.Sum(gy, [0, 2, 3]);
             return r;
         });
+    }
+
+    private static Tensor ActivationGrad(Tensor gy, Tensor y, Activation act)
+    {
+        using var pos = Ops.Gt(y, 0.0);
+        if (act.Kind == ActivationKind.Relu) return Ops.Mul(gy, pos);
+        using var m = Ops.Mul(pos, 1 - act.Slope);
+        using var d = Ops.Add(m, act.Slope);
+        return Ops.Mul(gy, d);
     }
 
     public static Var Conv2d(Var x, Var w, Var? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)

@@ -7,7 +7,8 @@ public partial interface IBackend
 {
     void Matmul(Buf a, Buf b, Buf c);
 
-    void Conv2d(Buf x, Buf w, Buf? bias, Buf y, Conv2dParams p);
+    /// <summary>y = act(conv2d(x, w) + bias), the activation fused into the output pass.</summary>
+    void Conv2d(Buf x, Buf w, Buf? bias, Buf y, Conv2dParams p, Activation act = default);
 
     /// <summary>gx = d(conv2d)/dx applied to gy (also conv_transpose2d's forward). gx overwritten.</summary>
     void Conv2dBackwardData(Buf gy, Buf w, Buf gx, Conv2dParams p);

@@ -63,11 +63,11 @@ public sealed unsafe partial class CpuBackend
         x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], cout, w.Shape[2], w.Shape[3],
         p.StrideH, p.StrideW, p.PadH, p.PadW, p.DilationH, p.DilationW, p.Groups);
 
-    public void Conv2d(Buf x, Buf w, Buf? bias, Buf y, Conv2dParams p)
+    public void Conv2d(Buf x, Buf w, Buf? bias, Buf y, Conv2dParams p, Activation act = default)
     {
         var g = Geometry(x, w, p, w.Shape[0]);
-        if (x.DType == DType.F32) Conv2dKernels.Forward(g, P<float>(x), P<float>(w), bias is Buf bb ? P<float>(bb) : null, P<float>(y));
-        else Conv2dKernels.Forward(g, P<double>(x), P<double>(w), bias is Buf bd ? P<double>(bd) : null, P<double>(y));
+        if (x.DType == DType.F32) Conv2dKernels.Forward(g, P<float>(x), P<float>(w), bias is Buf bb ? P<float>(bb) : null, P<float>(y), act);
+        else Conv2dKernels.Forward(g, P<double>(x), P<double>(w), bias is Buf bd ? P<double>(bd) : null, P<double>(y), act);
     }
 
     public void Conv2dBackwardData(Buf gy, Buf w, Buf gx, Conv2dParams p)

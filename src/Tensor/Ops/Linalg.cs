@@ -62,10 +62,13 @@ public static partial class Ops
             throw new InvalidArgumentException(name, $"bad parameters {p}");
     }
 
-    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dParams p)
+    /// <summary>act(conv2d(x, w) + bias); the bias and the activation are applied in the kernel's output pass.</summary>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dParams p, Activation act = default)
     {
         const string name = "Conv2d";
         CheckConvArgs(name, x, w, p);
+        if (act.Kind == ActivationKind.LeakyRelu && !(act.Slope >= 0 && double.IsFinite(act.Slope)))
+            throw new InvalidArgumentException(name, $"leaky relu slope must be finite and >= 0, got {act.Slope}");
         int n = x.Size(0), cin = x.Size(1), h = x.Size(2), wd = x.Size(3);
         int cout = w.Size(0), kh = w.Size(2), kw = w.Size(3);
         if (cin % p.Groups != 0 || cout % p.Groups != 0 || w.Size(1) != cin / p.Groups)
@@ -81,7 +84,7 @@ public static partial class Ops
         using var wc = w.Contiguous();
         using var bc = bias?.Contiguous();
         var y = Tensor.Empty([n, cout, oh, ow], x.DType, x.Device);
-        x.Backend.Conv2d(xc.Buf, wc.Buf, bc?.Buf, y.Buf, p);
+        x.Backend.Conv2d(xc.Buf, wc.Buf, bc?.Buf, y.Buf, p, act);
         return y;
     }
 

@@ -206,17 +206,6 @@ public static unsafe class Conv2dKernels
     }
 }
 
-/// <summary>Activation fused into a convolution's output: none, relu, or leaky relu with a slope.</summary>
-public readonly record struct Activation(ActivationKind Kind, double Slope = 0)
-{
-    public static Activation None => default;
-    public static Activation Relu => new(ActivationKind.Relu);
-    public static Activation LeakyRelu(double slope) => new(ActivationKind.LeakyRelu, slope);
-    public override string ToString() => Kind == ActivationKind.LeakyRelu ? $"leaky_relu({Slope})" : Kind.ToString().ToLowerInvariant();
-}
-
-public enum ActivationKind { None, Relu, LeakyRelu }
-
 /// <summary>GEMM epilogue: per-row bias (output channel), then the activation.</summary>
 public readonly unsafe struct BiasActivation<T>(T* bias, Activation act) : IGemmEpilogue<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
