@@ -25,7 +25,7 @@ internal static unsafe class DirectConv
     public static void Run<T, TE>(Conv2dGeometry g, T* xs, T* wg, TE epi, T* ys, int threads)
         where T : unmanaged, IFloatingPointIeee754<T> where TE : struct, IGemmEpilogue<T>
     {
-        int cg = g.CinG, coutG = g.CoutG, rows = g.ColRows, kk = g.KH * g.KW, nr = Nr<T>();
+        int cg = g.CinG, coutG = g.CoutG, rows = g.ColRows, nr = Nr<T>();
         int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW;
         long plane = (long)hp * wp;
         long p = (long)g.OH * g.OW;
@@ -38,15 +38,8 @@ internal static unsafe class DirectConv
         using var offBuf = new Conv2dKernels.Scratch((long)rows * sizeof(int));
         T* xp = (T*)xpBuf.Ptr, ap = (T*)apBuf.Ptr;
         int* off = (int*)offBuf.Ptr;
-        new Span<T>(xp, (int)Math.Min(int.MaxValue, xpLen)).Clear();
-        for (int c = 0; c < cg; c++)
-            for (int i = 0; i < g.H; i++)
-                new ReadOnlySpan<T>(xs + ((long)c * g.H + i) * g.W, g.W).CopyTo(new Span<T>(xp + c * plane + (long)(i + g.PadH) * wp + g.PadW, g.W));
-        for (int r = 0; r < rows; r++)
-        {
-            int c = r / kk, kh = r % kk / g.KW, kw = r % g.KW;
-            off[r] = (int)(c * plane + (long)kh * g.DilationH * wp + (long)kw * g.DilationW);
-        }
+        PadInput(g, xs, xp, xpLen);
+        Offsets(g, off);
         // Weights packed per K block: block kb holds panels x Mr x kc, k-major within a panel.
         for (int k0 = 0; k0 < rows; k0 += kcMax)
         {
@@ -113,14 +106,14 @@ internal static unsafe class DirectConv
             x = Vector512.Create(a[7]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
             a += 8;
         }
-        St(c + 0 * ldc, c00, c01, acc);
-        St(c + 1 * ldc, c10, c11, acc);
-        St(c + 2 * ldc, c20, c21, acc);
-        St(c + 3 * ldc, c30, c31, acc);
-        St(c + 4 * ldc, c40, c41, acc);
-        St(c + 5 * ldc, c50, c51, acc);
-        St(c + 6 * ldc, c60, c61, acc);
-        St(c + 7 * ldc, c70, c71, acc);
+        Gemm.St(c + 0 * ldc, c00, c01, acc);
+        Gemm.St(c + 1 * ldc, c10, c11, acc);
+        Gemm.St(c + 2 * ldc, c20, c21, acc);
+        Gemm.St(c + 3 * ldc, c30, c31, acc);
+        Gemm.St(c + 4 * ldc, c40, c41, acc);
+        Gemm.St(c + 5 * ldc, c50, c51, acc);
+        Gemm.St(c + 6 * ldc, c60, c61, acc);
+        Gemm.St(c + 7 * ldc, c70, c71, acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -141,14 +134,14 @@ internal static unsafe class DirectConv
             x = Vector512.Create(a[7]); c70 = Avx512F.FusedMultiplyAdd(x, b0, c70); c71 = Avx512F.FusedMultiplyAdd(x, b1, c71);
             a += 8;
         }
-        St(c + 0 * ldc, c00, c01, acc);
-        St(c + 1 * ldc, c10, c11, acc);
-        St(c + 2 * ldc, c20, c21, acc);
-        St(c + 3 * ldc, c30, c31, acc);
-        St(c + 4 * ldc, c40, c41, acc);
-        St(c + 5 * ldc, c50, c51, acc);
-        St(c + 6 * ldc, c60, c61, acc);
-        St(c + 7 * ldc, c70, c71, acc);
+        Gemm.St(c + 0 * ldc, c00, c01, acc);
+        Gemm.St(c + 1 * ldc, c10, c11, acc);
+        Gemm.St(c + 2 * ldc, c20, c21, acc);
+        Gemm.St(c + 3 * ldc, c30, c31, acc);
+        Gemm.St(c + 4 * ldc, c40, c41, acc);
+        Gemm.St(c + 5 * ldc, c50, c51, acc);
+        Gemm.St(c + 6 * ldc, c60, c61, acc);
+        Gemm.St(c + 7 * ldc, c70, c71, acc);
     }
 
     /// <summary>Filter gradient (unit column stride): gw[co, r] = sum over samples and pixels of gy[co, px] * patch[r, px].</summary>
@@ -164,7 +157,7 @@ internal static unsafe class DirectConv
     /// </summary>
     public static void Filter<T>(Conv2dGeometry g, T* x, T* gy, T* gw, int threads) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int cg = g.CinG, coutG = g.CoutG, rows = g.ColRows, kk = g.KH * g.KW;
+        int cg = g.CinG, coutG = g.CoutG, rows = g.ColRows;
         int hp = g.H + 2 * g.PadH, wp = g.W + 2 * g.PadW;
         long plane = (long)hp * wp, p = (long)g.OH * g.OW, hw = (long)g.H * g.W;
         int rowBlock = Math.Max(1, 1024 / g.OW);
@@ -174,11 +167,7 @@ internal static unsafe class DirectConv
         using var offBuf = new Conv2dKernels.Scratch((long)rows * sizeof(int));
         T* xp = (T*)xpBuf.Ptr;
         int* off = (int*)offBuf.Ptr;
-        for (int r = 0; r < rows; r++)
-        {
-            int c = r / kk, kh = r % kk / g.KW, kw = r % g.KW;
-            off[r] = (int)(c * plane + (long)kh * g.DilationH * wp + (long)kw * g.DilationW);
-        }
+        Offsets(g, off);
         for (int gi = 0; gi < g.Groups; gi++)
         {
             T* gwg = gw + (long)gi * coutG * rows;
@@ -187,10 +176,7 @@ internal static unsafe class DirectConv
             {
                 T* xs = x + ((long)n * g.Cin + (long)gi * cg) * hw;
                 T* gys = gy + ((long)n * g.Cout + (long)gi * coutG) * p;
-                new Span<T>(xp, (int)xpLen).Clear();
-                for (int c = 0; c < cg; c++)
-                    for (int i = 0; i < g.H; i++)
-                        new ReadOnlySpan<T>(xs + ((long)c * g.H + i) * g.W, g.W).CopyTo(new Span<T>(xp + c * plane + (long)(i + g.PadH) * wp + g.PadW, g.W));
+                PadInput(g, xs, xp, xpLen);
                 for (int oh0 = 0; oh0 < g.OH; oh0 += rowBlock)
                 {
                     int oh1 = Math.Min(g.OH, oh0 + rowBlock);
@@ -259,10 +245,25 @@ internal static unsafe class DirectConv
         return Avx512F.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void St<T>(T* c, Vector512<T> v0, Vector512<T> v1, bool acc) where T : unmanaged
+    /// <summary>Zero-padded copy of one (sample, group) input: CinG planes of (H + 2 padH) x (W + 2 padW), then zero slack up to len.</summary>
+    private static void PadInput<T>(Conv2dGeometry g, T* xs, T* xp, long len) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (acc) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + Vector512<T>.Count); }
-        v0.Store(c); v1.Store(c + Vector512<T>.Count);
+        long wp = g.W + 2 * g.PadW, plane = (g.H + 2 * g.PadH) * wp;
+        new Span<T>(xp, checked((int)len)).Clear();
+        for (int c = 0; c < g.CinG; c++)
+            for (int i = 0; i < g.H; i++)
+                new ReadOnlySpan<T>(xs + ((long)c * g.H + i) * g.W, g.W).CopyTo(new Span<T>(xp + c * plane + (i + g.PadH) * wp + g.PadW, g.W));
+    }
+
+    /// <summary>off[r] for patch row r = (c, kh, kw): its element offset in the padded input, relative to the output pixel's origin.</summary>
+    private static void Offsets(Conv2dGeometry g, int* off)
+    {
+        int kk = g.KH * g.KW;
+        long wp = g.W + 2 * g.PadW, plane = (g.H + 2 * g.PadH) * wp;
+        for (int r = 0; r < g.ColRows; r++)
+        {
+            int c = r / kk, kh = r % kk / g.KW, kw = r % g.KW;
+            off[r] = checked((int)(c * plane + kh * g.DilationH * wp + kw * g.DilationW));
+        }
     }
 }

@@ -303,7 +303,7 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void St<T>(T* c, Vector512<T> v0, Vector512<T> v1, bool acc) where T : unmanaged
+    internal static void St<T>(T* c, Vector512<T> v0, Vector512<T> v1, bool acc) where T : unmanaged
     {
         if (acc) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + Vector512<T>.Count); }
         v0.Store(c); v1.Store(c + Vector512<T>.Count);
