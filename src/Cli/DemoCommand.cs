@@ -1,6 +1,6 @@
 // `engine demo`: an end-to-end check that the engine learns. Generates smooth random images
 // (sums of random oriented sinusoids) and noisy copies, trains a 3-layer residual conv denoiser
-// with SGD + momentum on the CPU, and prints the loss falling and the PSNR gain on held-out data.
+// with SGD + momentum on the CPU or a GPU (--device), and prints the loss falling and the PSNR gain on held-out data.
 using System.Diagnostics;
 using Engine.Autograd;
 using Engine.Cpu;
@@ -16,10 +16,12 @@ internal static class DemoCommand
         int steps = a.Int("steps", 300, 1), batch = a.Int("batch", 8, 1), size = a.Int("size", 32, 8);
         double lr = a.Double("lr", 0.05, 0), noise = a.Double("noise", 0.1, 0);
         int seed = a.Int("seed", 1, 0), threads = a.Int("threads", Environment.ProcessorCount, 1);
+        var dev = Device.Parse(a.String("device") ?? "cpu");
         a.RejectUnknown("demo");
+        DevicesCommand.Require(dev);
         CpuThreads.Count = threads;
 
-        AnsiConsole.MarkupLine($"[bold]demo[/]: residual conv denoiser, {steps} steps, batch {batch}, {size}x{size} images, noise sigma {noise}, lr {lr}, seed {seed}, {threads} CPU threads");
+        AnsiConsole.MarkupLine($"[bold]demo[/]: residual conv denoiser, {steps} steps, batch {batch}, {size}x{size} images, noise sigma {noise}, lr {lr}, seed {seed}, {threads} CPU threads, device {dev}");
         ulong rngOffset = 0;
         ulong NextOffset(long blocks) { ulong o = rngOffset; rngOffset += (ulong)blocks; return o; }
 
@@ -27,11 +29,11 @@ internal static class DemoCommand
         {
             using (TensorScope.Suspend())
             {
-                var t = Tensor.Normal(shape, (ulong)seed, NextOffset(shape.Aggregate(1L, (p, d) => p * d)), 0, std);
+                var t = Tensor.Normal(shape, (ulong)seed, NextOffset(shape.Aggregate(1L, (p, d) => p * d)), 0, std, device: dev);
                 return new Var(t, requiresGrad: true);
             }
         }
-        Var Bias(int n) { using (TensorScope.Suspend()) return new Var(Tensor.Zeros([n]), requiresGrad: true); }
+        Var Bias(int n) { using (TensorScope.Suspend()) return new Var(Tensor.Zeros([n], device: dev), requiresGrad: true); }
 
         const int width = 16;
         var w1 = Param([width, 1, 3, 3], Math.Sqrt(2.0 / 9)); var b1 = Bias(width);
@@ -47,7 +49,7 @@ internal static class DemoCommand
         }
 
         // Held-out evaluation set.
-        var (evalClean, evalNoisy) = Batch(16, size, noise, (ulong)seed + 1000, 0);
+        var (evalClean, evalNoisy) = Batch(16, size, noise, (ulong)seed + 1000, 0, dev);
         double psnrNoisy = Psnr(evalNoisy, evalClean);
 
         using var opt = new Sgd(parameters, lr, momentum: 0.9);
@@ -61,7 +63,7 @@ internal static class DemoCommand
                 for (int step = 1; step <= steps; step++)
                 {
                     using var scope = TensorScope.Begin();
-                    var (clean, noisy) = Batch(batch, size, noise, (ulong)seed, (ulong)step * 1_000_000);
+                    var (clean, noisy) = Batch(batch, size, noise, (ulong)seed, (ulong)step * 1_000_000, dev);
                     var pred = Net(new Var(noisy));
                     var loss = F.Mean(F.Square(pred - new Var(clean)));
                     opt.ZeroGrad();
@@ -96,12 +98,12 @@ internal static class DemoCommand
     }
 
     /// <summary>Smooth images in [0, 1]: sums of 3 random oriented sinusoids per image, plus noise.</summary>
-    private static (Tensor clean, Tensor noisy) Batch(int n, int size, double sigma, ulong seed, ulong offset)
+    private static (Tensor clean, Tensor noisy) Batch(int n, int size, double sigma, ulong seed, ulong offset, Device dev)
     {
-        using var freq = Tensor.Uniform([n, 3, 1, 1], seed, offset, 0.05, 0.5);
-        using var angle = Tensor.Uniform([n, 3, 1, 1], seed, offset + 10_000, 0, Math.PI);
-        using var phase = Tensor.Uniform([n, 3, 1, 1], seed, offset + 20_000, 0, 2 * Math.PI);
-        using var coords = Tensor.Arange(size);
+        using var freq = Tensor.Uniform([n, 3, 1, 1], seed, offset, 0.05, 0.5, device: dev);
+        using var angle = Tensor.Uniform([n, 3, 1, 1], seed, offset + 10_000, 0, Math.PI, device: dev);
+        using var phase = Tensor.Uniform([n, 3, 1, 1], seed, offset + 20_000, 0, 2 * Math.PI, device: dev);
+        using var coords = Tensor.Arange(size, device: dev);
         using var ys = coords.Reshape(1, 1, size, 1);
         using var xs = coords.Reshape(1, 1, 1, size);
         using var ca = Ops.Cos(angle);
@@ -115,7 +117,7 @@ internal static class DemoCommand
         using var sum = Ops.Sum(waves, [1], keepDim: true); // (n, 1, size, size)
         using var scaled = Ops.Mul(sum, 1.0 / 6);
         var clean = Ops.Add(scaled, 0.5);
-        using var eps = Tensor.Normal([n, 1, size, size], seed, offset + 30_000, 0, sigma);
+        using var eps = Tensor.Normal([n, 1, size, size], seed, offset + 30_000, 0, sigma, device: dev);
         var noisy = Ops.Add(clean, eps);
         return (clean, noisy);
     }

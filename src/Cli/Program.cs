@@ -1,5 +1,5 @@
 // The `engine` command. Commands so far: demo (a small end-to-end training run on generated data),
-// bench cpu (our CPU kernels side by side with OpenBLAS and oneDNN), version. Later issues add
+// bench cpu (our CPU kernels side by side with OpenBLAS and oneDNN), devices (what CUDA pieces were found), version. Later issues add
 // train, degrade, restore, eval and more bench targets.
 using Engine.Cli;
 using Spectre.Console;
@@ -15,10 +15,12 @@ namespace Engine.Cli
             try
             {
                 if (args.Length == 0 || args[0] is "help" or "--help" or "-h") { Usage(); return args.Length == 0 ? 1 : 0; }
+                Engine.Cuda.CudaSetup.Register();
                 switch (args[0])
                 {
                     case "demo": return DemoCommand.Run(Args.Parse(args[1..]));
                     case "bench": return BenchCommand.Run(args[1..]);
+                    case "devices": return DevicesCommand.Run(Args.Parse(args[1..]));
                     case "version" or "--version":
                         AnsiConsole.MarkupLine($"engine {typeof(Entry).Assembly.GetName().Version} (.NET {Environment.Version}, {Environment.ProcessorCount} cores)");
                         return 0;
@@ -47,7 +49,8 @@ namespace Engine.Cli
             AnsiConsole.MarkupLine("usage: engine <command> [options]");
             AnsiConsole.MarkupLine("");
             AnsiConsole.MarkupLine("  [green]demo[/]      train a small residual conv denoiser on generated images and watch the loss fall");
-            AnsiConsole.MarkupLine("            --steps N (300)  --batch N (8)  --size N (32)  --lr X (0.05)  --noise X (0.1)  --seed N (1)  --threads N (all cores)");
+            AnsiConsole.MarkupLine("            --steps N (300)  --batch N (8)  --size N (32)  --lr X (0.05)  --noise X (0.1)  --seed N (1)  --threads N (all cores)  --device cpu|cuda[:N] (cpu)");
+            AnsiConsole.MarkupLine("  [green]devices[/]   the GPUs, driver, CUDA, NVRTC, cuBLAS and cuDNN this machine has (or why none was found)");
             AnsiConsole.MarkupLine("  [green]bench cpu[/] our CPU GEMM and conv kernels vs OpenBLAS and oneDNN, interleaved in one run: GFLOP/s, ratios, efficiency vs the measured FMA peak");
             AnsiConsole.MarkupLine("            --threads 1,2 (1 and all cores)  --quick (few cases and rounds: a smoke test)  --json FILE  --filter TEXT (cases whose name contains it)");
             AnsiConsole.MarkupLine("  [green]version[/]   print the version");
