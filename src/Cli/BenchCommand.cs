@@ -1,5 +1,6 @@
 // `engine bench <target>`: benchmarks with their anchors, measured side by side in one run.
-// Targets so far: cpu (GEMM and convolution vs OpenBLAS and oneDNN; see bench/Engine.Bench.Suite).
+// Targets so far: cpu (GEMM and convolution vs OpenBLAS and oneDNN; see bench/Engine.Bench.Suite) and
+// gpu (cuBLAS/cuDNN/our kernels on the CUDA backend; bench/gpu/run.sh sets them beside PyTorch).
 // The anchors are native libraries called from the bench suite only; the engine's kernels never
 // call them.
 using Engine.Bench;
@@ -16,8 +17,25 @@ internal static class BenchCommand
         switch (args[0])
         {
             case "cpu": return Cpu(Args.Parse(args[1..], "quick"));
-            default: throw new ArgumentException($"bench: unknown target '{args[0]}' (targets: cpu)");
+            case "gpu": return Gpu(Args.Parse(args[1..]));
+            default: throw new ArgumentException($"bench: unknown target '{args[0]}' (targets: cpu, gpu)");
         }
+    }
+
+    private static int Gpu(Args a)
+    {
+        var dev = Device.Parse(a.String("device") ?? "cuda");
+        int reps = a.Int("reps", 7, 1), iters = a.Int("iters", 10, 1);
+        string? json = a.String("json");
+        a.RejectUnknown("bench gpu");
+        DevicesCommand.Require(dev);
+        if (dev.Type != DeviceType.Cuda) throw new ArgumentException("bench gpu: --device must be cuda or cuda:N");
+        var rows = GpuBench.Run(dev.Index, reps, iters, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+        var table = new Spectre.Console.Table().AddColumn("case").AddColumn("ms").AddColumn("rate");
+        foreach (var r in rows) table.AddRow(Markup.Escape(r.Name), r.Ms.ToString("F3"), $"{r.Rate:F0} {r.Unit}");
+        AnsiConsole.Write(table);
+        if (json is not null) { GpuBench.WriteJson(json, rows, dev.ToString()); AnsiConsole.MarkupLine($"results written to {Markup.Escape(json)}"); }
+        return 0;
     }
 
     private static int Cpu(Args a)
