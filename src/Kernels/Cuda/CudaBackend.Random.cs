@@ -8,14 +8,14 @@ public sealed unsafe partial class CudaBackend
 {
     public void FillUniform(Buf dst, ulong seed, ulong offset, double lo, double hi)
     {
-        RequireFloat("Uniform", dst, "destination");
+        SpFloat("Uniform", dst, "destination");
         float lo32 = (float)lo, scale32 = (float)hi - lo32; // Philox.FillUniform(float): scale = hi - lo in float
         FillPhilox("Uniform", "philox_uniform_", dst, seed, offset, lo32, scale32, lo, hi - lo);
     }
 
     public void FillNormal(Buf dst, ulong seed, ulong offset, double mean, double std)
     {
-        RequireFloat("Normal", dst, "destination");
+        SpFloat("Normal", dst, "destination");
         FillPhilox("Normal", "philox_normal_", dst, seed, offset, (float)mean, (float)std, mean, std);
     }
 

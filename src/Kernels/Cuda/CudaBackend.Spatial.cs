@@ -24,36 +24,36 @@ public sealed unsafe partial class CudaBackend
 {
     /// <summary>(outer, inner) products of ScatterAdd/IndexAdd above which the deterministic column form
     /// is used whatever the indexed length; below it, only when the indexed length is short.</summary>
-    private const long DeterministicColumns = 1 << 16;
-    private const long DeterministicMaxLength = 16;
+    private const long SpColumnFormMinColumns = 1 << 16;
+    private const long SpColumnFormMaxLength = 16;
 
     // ------------------------------------------------------------------ checks and staging
 
-    private static void RequireFloat(string op, Buf b, string what)
+    private static void SpFloat(string op, Buf b, string what)
     {
         if (!b.DType.IsFloat())
             throw new DTypeMismatchException(op, $"{what} must be f32 or f64, got {Fmt.Shape(b.Shape)} {b.DType.Name()} (cuda)");
     }
 
-    private static void RequireDType(string op, Buf b, DType d, string what)
+    private static void SpDType(string op, Buf b, DType d, string what)
     {
         if (b.DType != d)
             throw new DTypeMismatchException(op, $"{what} must be {d.Name()}, got {Fmt.Shape(b.Shape)} {b.DType.Name()} (cuda)");
     }
 
-    private static void RequireRank(string op, Buf b, int rank, string what)
+    private static void SpRank(string op, Buf b, int rank, string what)
     {
         if (b.Shape.Length != rank)
             throw new RankException(op, $"{what} must have rank {rank}, got {Fmt.Shape(b.Shape)} (cuda)");
     }
 
-    private static void RequireShape(string op, Buf b, ReadOnlySpan<int> shape, string what)
+    private static void SpShape(string op, Buf b, ReadOnlySpan<int> shape, string what)
     {
         if (!b.Shape.AsSpan().SequenceEqual(shape))
             throw new ShapeMismatchException(op, $"{what} must be {Fmt.Shape(shape)}, got {Fmt.Shape(b.Shape)} (cuda)");
     }
 
-    private void RequireOutput(string op, Buf b, string what)
+    private void SpOutput(string op, Buf b, string what)
     {
         S(b, op);
         if (b.Numel > 0 && !b.Layout.IsContiguous)
@@ -61,7 +61,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>b when contiguous (or empty); otherwise a contiguous copy in a scratch that the caller disposes.</summary>
-    private Buf Dense(string op, Buf b, out CudaStorage? tmp)
+    private Buf SpDense(string op, Buf b, out CudaStorage? tmp)
     {
         S(b, op);
         tmp = null;
@@ -73,7 +73,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>A zeroed one-int device flag for the index checks.</summary>
-    private CudaStorage NewFlag()
+    private CudaStorage SpNewFlag()
     {
         var f = Scratch(DType.I32, 1);
         Runtime.MemsetD32(f.Ptr, 0, 1);
@@ -81,7 +81,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>Reads the flag back (waits for the queued kernels).</summary>
-    private bool FlagRaised(CudaStorage flag)
+    private bool SpFlagRaised(CudaStorage flag)
     {
         int v = 0;
         Runtime.CopyDtoH(&v, flag.Ptr, sizeof(int));
@@ -89,7 +89,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>Throws the CPU's error for the first index outside [0, bound) (IndexKernels.CheckIndices).</summary>
-    private void ThrowBadIndex(string op, Buf index, long count, int bound)
+    private void SpThrowBadIndex(string op, Buf index, long count, int bound)
     {
         var host = new int[checked((int)index.Numel)];
         Download(index, host.AsSpan());
@@ -103,18 +103,18 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>Runs index_check_i32 over the first count indices and throws the CPU's error if one is bad.</summary>
-    private void CheckIndicesOnDevice(string op, Buf index, long count, int bound)
+    private void SpCheckIndices(string op, Buf index, long count, int bound)
     {
         if (count <= 0) return;
-        using var flag = NewFlag();
+        using var flag = SpNewFlag();
         Launch1D("index_check_i32", count, KernelArgs.Begin().Ptr(Ptr(index, op)).I64(count).I32(bound).Ptr(flag.Ptr));
-        if (FlagRaised(flag)) ThrowBadIndex(op, index, count, bound);
+        if (SpFlagRaised(flag)) SpThrowBadIndex(op, index, count, bound);
     }
 
-    private static (int n, int c, int h, int w) Nchw(Buf b) => (b.Shape[0], b.Shape[1], b.Shape[2], b.Shape[3]);
+    private static (int n, int c, int h, int w) SpNchw(Buf b) => (b.Shape[0], b.Shape[1], b.Shape[2], b.Shape[3]);
 
     /// <summary>PoolKernels.CheckGeometry, same errors.</summary>
-    private static void CheckPoolGeometry(int n, int c, int h, int w, int kH, int kW, int sH, int sW, int pH, int pW, int dH, int dW)
+    private static void SpPoolGeometry(int n, int c, int h, int w, int kH, int kW, int sH, int sW, int pH, int pW, int dH, int dW)
     {
         if (n < 0 || c < 0 || h < 0 || w < 0) throw new ArgumentException($"pooling: negative input size ({n}, {c}, {h}, {w})");
         if (kH < 1 || kW < 1 || sH < 1 || sW < 1 || dH < 1 || dW < 1 || pH < 0 || pW < 0)
@@ -127,16 +127,16 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "MaxPool2d";
         S(x, op); S(y, op); S(argmax, op);
-        RequireFloat(op, x, "input"); RequireDType(op, y, x.DType, "output"); RequireDType(op, argmax, DType.I32, "argmax");
-        RequireRank(op, x, 4, "input (N, C, H, W)");
-        var (n, c, h, w) = Nchw(x);
-        CheckPoolGeometry(n, c, h, w, p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW, p.DilationH, p.DilationW);
+        SpFloat(op, x, "input"); SpDType(op, y, x.DType, "output"); SpDType(op, argmax, DType.I32, "argmax");
+        SpRank(op, x, 4, "input (N, C, H, W)");
+        var (n, c, h, w) = SpNchw(x);
+        SpPoolGeometry(n, c, h, w, p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW, p.DilationH, p.DilationW);
         int oh = PoolKernels.OutputSize(h, p.KH, p.StrideH, p.PadH, p.DilationH), ow = PoolKernels.OutputSize(w, p.KW, p.StrideW, p.PadW, p.DilationW);
         if (oh <= 0 || ow <= 0)
             throw new ArgumentException($"MaxPool2d: input {h}x{w} too small for kernel {p.KH}x{p.KW} (pad {p.PadH},{p.PadW}, dilation {p.DilationH},{p.DilationW})");
-        RequireShape(op, y, [n, c, oh, ow], "output"); RequireShape(op, argmax, [n, c, oh, ow], "argmax");
-        RequireOutput(op, y, "output"); RequireOutput(op, argmax, "argmax");
-        var xd = Dense(op, x, out var xt);
+        SpShape(op, y, [n, c, oh, ow], "output"); SpShape(op, argmax, [n, c, oh, ow], "argmax");
+        SpOutput(op, y, "output"); SpOutput(op, argmax, "argmax");
+        var xd = SpDense(op, x, out var xt);
         using (xt)
         {
             long total = y.Numel;
@@ -151,25 +151,25 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "MaxPool2dBackward";
         S(gy, op); S(argmax, op); S(gx, op);
-        RequireFloat(op, gy, "gradient"); RequireDType(op, gx, gy.DType, "input gradient"); RequireDType(op, argmax, DType.I32, "argmax");
-        RequireRank(op, gx, 4, "input gradient (N, C, H, W)"); RequireRank(op, gy, 4, "gradient (N, C, OH, OW)");
-        var (n, c, h, w) = Nchw(gx);
+        SpFloat(op, gy, "gradient"); SpDType(op, gx, gy.DType, "input gradient"); SpDType(op, argmax, DType.I32, "argmax");
+        SpRank(op, gx, 4, "input gradient (N, C, H, W)"); SpRank(op, gy, 4, "gradient (N, C, OH, OW)");
+        var (n, c, h, w) = SpNchw(gx);
         int oh = gy.Shape[2], ow = gy.Shape[3];
-        RequireShape(op, gy, [n, c, oh, ow], "gradient"); RequireShape(op, argmax, [n, c, oh, ow], "argmax");
-        RequireOutput(op, gx, "input gradient");
+        SpShape(op, gy, [n, c, oh, ow], "gradient"); SpShape(op, argmax, [n, c, oh, ow], "argmax");
+        SpOutput(op, gx, "input gradient");
         if (gx.Numel > 0) Runtime.MemsetD8(Ptr(gx, op), 0, gx.Numel * gx.DType.Size());
         long total = gy.Numel;
         if (total == 0) return;
-        var gd = Dense(op, gy, out var gt);
-        var ad = Dense(op, argmax, out var at);
+        var gd = SpDense(op, gy, out var gt);
+        var ad = SpDense(op, argmax, out var at);
         using (gt)
         using (at)
         {
             long inPlane = (long)h * w, outPlane = (long)oh * ow;
-            using var flag = NewFlag();
+            using var flag = SpNewFlag();
             Launch1D("max_pool2d_bwd_" + Sfx(gy.DType), total, KernelArgs.Begin()
                 .Ptr(Ptr(gd, op)).Ptr(Ptr(ad, op)).Ptr(Ptr(gx, op)).I64(total).I64(outPlane).I64(inPlane).Ptr(flag.Ptr));
-            if (!FlagRaised(flag)) return;
+            if (!SpFlagRaised(flag)) return;
             var host = new int[checked((int)total)];
             Download(ad, host.AsSpan());
             for (long o = 0; o < total; o++)
@@ -186,15 +186,15 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "AvgPool2d";
         S(x, op); S(y, op);
-        RequireFloat(op, x, "input"); RequireDType(op, y, x.DType, "output");
-        RequireRank(op, x, 4, "input (N, C, H, W)");
-        var (n, c, h, w) = Nchw(x);
-        CheckPoolGeometry(n, c, h, w, p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW, 1, 1);
+        SpFloat(op, x, "input"); SpDType(op, y, x.DType, "output");
+        SpRank(op, x, 4, "input (N, C, H, W)");
+        var (n, c, h, w) = SpNchw(x);
+        SpPoolGeometry(n, c, h, w, p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW, 1, 1);
         int oh = PoolKernels.OutputSize(h, p.KH, p.StrideH, p.PadH), ow = PoolKernels.OutputSize(w, p.KW, p.StrideW, p.PadW);
         if (oh <= 0 || ow <= 0) throw new ArgumentException($"AvgPool2d: input {h}x{w} too small for kernel {p.KH}x{p.KW} (pad {p.PadH},{p.PadW})");
-        RequireShape(op, y, [n, c, oh, ow], "output");
-        RequireOutput(op, y, "output");
-        var xd = Dense(op, x, out var xt);
+        SpShape(op, y, [n, c, oh, ow], "output");
+        SpOutput(op, y, "output");
+        var xd = SpDense(op, x, out var xt);
         using (xt)
         {
             long total = y.Numel;
@@ -208,15 +208,15 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "AvgPool2dBackward";
         S(gy, op); S(gx, op);
-        RequireFloat(op, gy, "gradient"); RequireDType(op, gx, gy.DType, "input gradient");
-        RequireRank(op, gx, 4, "input gradient (N, C, H, W)");
-        var (n, c, h, w) = Nchw(gx);
-        CheckPoolGeometry(n, c, h, w, p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW, 1, 1);
+        SpFloat(op, gy, "gradient"); SpDType(op, gx, gy.DType, "input gradient");
+        SpRank(op, gx, 4, "input gradient (N, C, H, W)");
+        var (n, c, h, w) = SpNchw(gx);
+        SpPoolGeometry(n, c, h, w, p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW, 1, 1);
         int oh = Math.Max(0, PoolKernels.OutputSize(h, p.KH, p.StrideH, p.PadH)), ow = Math.Max(0, PoolKernels.OutputSize(w, p.KW, p.StrideW, p.PadW));
         if (gy.Numel != (long)n * c * oh * ow)
             throw new ShapeMismatchException(op, $"gradient {Fmt.Shape(gy.Shape)} does not hold ({n}, {c}, {oh}, {ow}) for input {Fmt.Shape(gx.Shape)} and {p} (cuda)");
-        RequireOutput(op, gx, "input gradient");
-        var gd = Dense(op, gy, out var gt);
+        SpOutput(op, gx, "input gradient");
+        var gd = SpDense(op, gy, out var gt);
         using (gt)
         {
             long total = gx.Numel;
@@ -229,13 +229,13 @@ public sealed unsafe partial class CudaBackend
     // ------------------------------------------------------------------ resampling
 
     /// <summary>Shared checks of the four resampling methods; returns (n, c, h, w, oh, ow).</summary>
-    private (int n, int c, int h, int w, int oh, int ow) CheckResample(string op, Buf small, Buf large, string smallWhat, string largeWhat)
+    private (int n, int c, int h, int w, int oh, int ow) SpCheckResample(string op, Buf small, Buf large, string smallWhat, string largeWhat)
     {
-        RequireFloat(op, small, smallWhat); RequireDType(op, large, small.DType, largeWhat);
-        RequireRank(op, small, 4, smallWhat + " (N, C, H, W)"); RequireRank(op, large, 4, largeWhat + " (N, C, OH, OW)");
-        var (n, c, h, w) = Nchw(small);
+        SpFloat(op, small, smallWhat); SpDType(op, large, small.DType, largeWhat);
+        SpRank(op, small, 4, smallWhat + " (N, C, H, W)"); SpRank(op, large, 4, largeWhat + " (N, C, OH, OW)");
+        var (n, c, h, w) = SpNchw(small);
         int oh = large.Shape[2], ow = large.Shape[3];
-        RequireShape(op, large, [n, c, oh, ow], largeWhat);
+        SpShape(op, large, [n, c, oh, ow], largeWhat);
         // ResampleKernels.CheckSizes
         if ((h == 0 || w == 0) && (long)oh * ow > 0 && (long)n * c > 0)
             throw new ArgumentException($"resample: empty input {h}x{w} cannot produce output {oh}x{ow}");
@@ -246,46 +246,46 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "UpsampleNearest";
         S(x, op); S(y, op);
-        var (_, _, h, w, oh, ow) = CheckResample(op, x, y, "input", "output");
-        RequireOutput(op, y, "output");
+        var (_, _, h, w, oh, ow) = SpCheckResample(op, x, y, "input", "output");
+        SpOutput(op, y, "output");
         long total = y.Numel;
         if (total == 0) return;
-        var xd = Dense(op, x, out var xt);
+        var xd = SpDense(op, x, out var xt);
         using (xt)
             Launch1D("upsample_nearest_" + Sfx(x.DType), total, KernelArgs.Begin()
                 .Ptr(Ptr(xd, op)).Ptr(Ptr(y, op)).I64(total).I32(h).I32(w).I32(oh).I32(ow)
-                .F32(NearestScale(h, oh)).F32(NearestScale(w, ow)));
+                .F32(SpNearestScale(h, oh)).F32(SpNearestScale(w, ow)));
     }
 
     public void UpsampleNearestBackward(Buf gy, Buf gx)
     {
         const string op = "UpsampleNearestBackward";
         S(gy, op); S(gx, op);
-        var (_, _, h, w, oh, ow) = CheckResample(op, gx, gy, "input gradient", "gradient");
-        RequireOutput(op, gx, "input gradient");
+        var (_, _, h, w, oh, ow) = SpCheckResample(op, gx, gy, "input gradient", "gradient");
+        SpOutput(op, gx, "input gradient");
         long total = gx.Numel;
         if (total == 0) return;
-        var gd = Dense(op, gy, out var gt);
+        var gd = SpDense(op, gy, out var gt);
         using (gt)
             Launch1D("upsample_nearest_bwd_" + Sfx(gy.DType), total, KernelArgs.Begin()
                 .Ptr(Ptr(gd, op)).Ptr(Ptr(gx, op)).I64(total).I32(h).I32(w).I32(oh).I32(ow)
-                .F32(NearestScale(h, oh)).F32(NearestScale(w, ow)));
+                .F32(SpNearestScale(h, oh)).F32(SpNearestScale(w, ow)));
     }
 
     /// <summary>ResampleKernels.NearestSourceIndex's single-precision scale.</summary>
-    private static float NearestScale(int inSize, int outSize) => outSize > 0 ? (float)inSize / outSize : 0f;
+    private static float SpNearestScale(int inSize, int outSize) => outSize > 0 ? (float)inSize / outSize : 0f;
 
     public void UpsampleBilinear(Buf x, Buf y, bool alignCorners)
     {
         const string op = "UpsampleBilinear";
         S(x, op); S(y, op);
-        var (_, _, h, w, oh, ow) = CheckResample(op, x, y, "input", "output");
-        RequireOutput(op, y, "output");
+        var (_, _, h, w, oh, ow) = SpCheckResample(op, x, y, "input", "output");
+        SpOutput(op, y, "output");
         long total = y.Numel;
         if (total == 0) return;
-        var xd = Dense(op, x, out var xt);
+        var xd = SpDense(op, x, out var xt);
         using (xt)
-            Launch1D("upsample_bilinear_" + Sfx(x.DType), total, BilinearScales(KernelArgs.Begin()
+            Launch1D("upsample_bilinear_" + Sfx(x.DType), total, SpBilinearScales(KernelArgs.Begin()
                 .Ptr(Ptr(xd, op)).Ptr(Ptr(y, op)).I64(total).I32(h).I32(w).I32(oh).I32(ow).I32(alignCorners ? 1 : 0),
                 x.DType, h, w, oh, ow, alignCorners));
     }
@@ -294,36 +294,36 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "UpsampleBilinearBackward";
         S(gy, op); S(gx, op);
-        var (_, _, h, w, oh, ow) = CheckResample(op, gx, gy, "input gradient", "gradient");
-        RequireOutput(op, gx, "input gradient");
+        var (_, _, h, w, oh, ow) = SpCheckResample(op, gx, gy, "input gradient", "gradient");
+        SpOutput(op, gx, "input gradient");
         long total = gx.Numel;
         if (total == 0) return;
-        var gd = Dense(op, gy, out var gt);
+        var gd = SpDense(op, gy, out var gt);
         using (gt)
-            Launch1D("upsample_bilinear_bwd_" + Sfx(gy.DType), total, BilinearScales(KernelArgs.Begin()
+            Launch1D("upsample_bilinear_bwd_" + Sfx(gy.DType), total, SpBilinearScales(KernelArgs.Begin()
                 .Ptr(Ptr(gd, op)).Ptr(Ptr(gx, op)).I64(total).I32(h).I32(w).I32(oh).I32(ow).I32(alignCorners ? 1 : 0),
                 gy.DType, h, w, oh, ow, alignCorners));
     }
 
     /// <summary>Appends the H and W scales of ResampleKernels.LinearTable, evaluated in the buffer's dtype.</summary>
-    private static KernelArgs BilinearScales(KernelArgs a, DType d, int h, int w, int oh, int ow, bool alignCorners)
+    private static KernelArgs SpBilinearScales(KernelArgs a, DType d, int h, int w, int oh, int ow, bool alignCorners)
     {
-        if (d == DType.F32) return a.F32(LinearScaleF32(h, oh, alignCorners)).F32(LinearScaleF32(w, ow, alignCorners));
-        return a.F64(LinearScaleF64(h, oh, alignCorners)).F64(LinearScaleF64(w, ow, alignCorners));
+        if (d == DType.F32) return a.F32(SpLinearScaleF32(h, oh, alignCorners)).F32(SpLinearScaleF32(w, ow, alignCorners));
+        return a.F64(SpLinearScaleF64(h, oh, alignCorners)).F64(SpLinearScaleF64(w, ow, alignCorners));
     }
 
-    private static float LinearScaleF32(int inSize, int outSize, bool alignCorners) => alignCorners
+    private static float SpLinearScaleF32(int inSize, int outSize, bool alignCorners) => alignCorners
         ? (outSize > 1 ? (float)(inSize - 1) / (float)(outSize - 1) : 0f)
         : (outSize > 0 ? (float)inSize / (float)outSize : 0f);
 
-    private static double LinearScaleF64(int inSize, int outSize, bool alignCorners) => alignCorners
+    private static double SpLinearScaleF64(int inSize, int outSize, bool alignCorners) => alignCorners
         ? (outSize > 1 ? (double)(inSize - 1) / (double)(outSize - 1) : 0.0)
         : (outSize > 0 ? (double)inSize / (double)outSize : 0.0);
 
     // ------------------------------------------------------------------ padding
 
     /// <summary>Rank >= 2 buffers seen as (planes, H, W), as CpuBackend.Planes.</summary>
-    private static (long planes, int h, int w) PadPlanes(string op, Buf b, string what)
+    private static (long planes, int h, int w) SpPadPlanes(string op, Buf b, string what)
     {
         if (b.Shape.Length < 2) throw new RankException(op, $"{what} needs rank >= 2, got {Fmt.Shape(b.Shape)} (cuda)");
         int h = b.Shape[^2], w = b.Shape[^1];
@@ -333,7 +333,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>PadKernels.Check, same errors.</summary>
-    private static void CheckPad(long planes, int h, int w, int left, int right, int top, int bottom, PadMode mode)
+    private static void SpCheckPad(long planes, int h, int w, int left, int right, int top, int bottom, PadMode mode)
     {
         if (planes < 0 || h < 0 || w < 0) throw new ArgumentException($"Pad2d: negative size (planes {planes}, {h}x{w})");
         if (left < 0 || right < 0 || top < 0 || bottom < 0)
@@ -347,7 +347,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>The padded buffer's expected shape: small's with the last two axes grown.</summary>
-    private static int[] PaddedShape(Buf small, int left, int right, int top, int bottom)
+    private static int[] SpPaddedShape(Buf small, int left, int right, int top, int bottom)
     {
         var s = (int[])small.Shape.Clone();
         s[^2] += top + bottom;
@@ -359,15 +359,15 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "Pad2d";
         S(x, op); S(y, op);
-        RequireFloat(op, x, "input"); RequireDType(op, y, x.DType, "output");
-        var (planes, h, w) = PadPlanes(op, x, "input");
-        CheckPad(planes, h, w, left, right, top, bottom, mode);
-        RequireShape(op, y, PaddedShape(x, left, right, top, bottom), "output");
-        RequireOutput(op, y, "output");
+        SpFloat(op, x, "input"); SpDType(op, y, x.DType, "output");
+        var (planes, h, w) = SpPadPlanes(op, x, "input");
+        SpCheckPad(planes, h, w, left, right, top, bottom, mode);
+        SpShape(op, y, SpPaddedShape(x, left, right, top, bottom), "output");
+        SpOutput(op, y, "output");
         long total = y.Numel;
         if (total == 0) return;
         int oh = h + top + bottom, ow = w + left + right;
-        var xd = Dense(op, x, out var xt);
+        var xd = SpDense(op, x, out var xt);
         using (xt)
         {
             var a = KernelArgs.Begin().Ptr(Ptr(xd, op)).Ptr(Ptr(y, op)).I64(total).I32(h).I32(w).I32(oh).I32(ow)
@@ -381,15 +381,15 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "Pad2dBackward";
         S(gy, op); S(gx, op);
-        RequireFloat(op, gy, "gradient"); RequireDType(op, gx, gy.DType, "input gradient");
-        var (planes, h, w) = PadPlanes(op, gx, "input gradient");
-        CheckPad(planes, h, w, left, right, top, bottom, mode);
-        RequireShape(op, gy, PaddedShape(gx, left, right, top, bottom), "gradient");
-        RequireOutput(op, gx, "input gradient");
+        SpFloat(op, gy, "gradient"); SpDType(op, gx, gy.DType, "input gradient");
+        var (planes, h, w) = SpPadPlanes(op, gx, "input gradient");
+        SpCheckPad(planes, h, w, left, right, top, bottom, mode);
+        SpShape(op, gy, SpPaddedShape(gx, left, right, top, bottom), "gradient");
+        SpOutput(op, gx, "input gradient");
         long total = gx.Numel;
         if (total == 0) return;
         int oh = h + top + bottom, ow = w + left + right;
-        var gd = Dense(op, gy, out var gt);
+        var gd = SpDense(op, gy, out var gt);
         using (gt)
             Launch1D("pad2d_bwd_" + Sfx(gy.DType), total, KernelArgs.Begin()
                 .Ptr(Ptr(gd, op)).Ptr(Ptr(gx, op)).I64(total).I32(h).I32(w).I32(oh).I32(ow)
@@ -398,7 +398,7 @@ public sealed unsafe partial class CudaBackend
 
     // ------------------------------------------------------------------ gather / scatter / index
 
-    private static int CheckDim(string op, int dim, int rank)
+    private static int SpCheckDim(string op, int dim, int rank)
     {
         if (dim < 0 || dim >= rank)
             throw new DimOutOfRangeException(op, $"dim {dim} for rank {rank} (cuda)");
@@ -406,7 +406,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>(outer, inner) products of a shape around axis d (CpuBackend.AroundDim).</summary>
-    private static (long outer, long inner) AroundDim(int[] shape, int d)
+    private static (long outer, long inner) SpAroundDim(int[] shape, int d)
     {
         long outer = 1, inner = 1;
         for (int i = 0; i < d; i++) outer *= shape[i];
@@ -415,7 +415,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>index (same rank as data) must match data on every axis but dim.</summary>
-    private static void RequireMatchOutsideDim(string op, Buf index, Buf data, int dim, string dataWhat)
+    private static void SpMatchOutsideDim(string op, Buf index, Buf data, int dim, string dataWhat)
     {
         if (index.Shape.Length != data.Shape.Length)
             throw new RankException(op, $"index {Fmt.Shape(index.Shape)} must have the rank of {dataWhat} {Fmt.Shape(data.Shape)} (cuda)");
@@ -424,30 +424,30 @@ public sealed unsafe partial class CudaBackend
                 throw new ShapeMismatchException(op, $"index {Fmt.Shape(index.Shape)} must match {dataWhat} {Fmt.Shape(data.Shape)} outside dim {dim} (cuda)");
     }
 
-    private static bool UseColumnForm(long columns, long length) => length <= DeterministicMaxLength || columns >= DeterministicColumns;
+    private static bool SpUseColumnForm(long columns, long length) => length <= SpColumnFormMaxLength || columns >= SpColumnFormMinColumns;
 
     public void Gather(Buf x, int dim, Buf index, Buf y)
     {
         const string op = "Gather";
         S(x, op); S(index, op); S(y, op);
-        RequireFloat(op, x, "input"); RequireDType(op, y, x.DType, "output"); RequireDType(op, index, DType.I32, "index");
-        CheckDim(op, dim, x.Shape.Length);
-        RequireMatchOutsideDim(op, index, x, dim, "input");
-        RequireShape(op, y, index.Shape, "output");
-        RequireOutput(op, y, "output");
+        SpFloat(op, x, "input"); SpDType(op, y, x.DType, "output"); SpDType(op, index, DType.I32, "index");
+        SpCheckDim(op, dim, x.Shape.Length);
+        SpMatchOutsideDim(op, index, x, dim, "input");
+        SpShape(op, y, index.Shape, "output");
+        SpOutput(op, y, "output");
         long total = index.Numel;
         if (total == 0) return;
-        var (_, inner) = AroundDim(index.Shape, dim);
+        var (_, inner) = SpAroundDim(index.Shape, dim);
         int dimX = x.Shape[dim], dimIdx = index.Shape[dim];
-        var xd = Dense(op, x, out var xt);
-        var id = Dense(op, index, out var it);
+        var xd = SpDense(op, x, out var xt);
+        var id = SpDense(op, index, out var it);
         using (xt)
         using (it)
         {
-            using var flag = NewFlag();
+            using var flag = SpNewFlag();
             Launch1D("gather_" + Sfx(x.DType), total, KernelArgs.Begin()
                 .Ptr(Ptr(xd, op)).Ptr(Ptr(id, op)).Ptr(Ptr(y, op)).I64(total).I64(dimIdx).I64(inner).I32(dimX).Ptr(flag.Ptr));
-            if (FlagRaised(flag)) ThrowBadIndex(op, id, total, dimX);
+            if (SpFlagRaised(flag)) SpThrowBadIndex(op, id, total, dimX);
         }
     }
 
@@ -455,23 +455,23 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "ScatterAdd";
         S(y, op); S(index, op); S(src, op);
-        RequireFloat(op, y, "output"); RequireDType(op, src, y.DType, "src"); RequireDType(op, index, DType.I32, "index");
-        CheckDim(op, dim, y.Shape.Length);
-        RequireMatchOutsideDim(op, index, y, dim, "output");
-        RequireShape(op, src, index.Shape, "src");
-        RequireOutput(op, y, "output");
+        SpFloat(op, y, "output"); SpDType(op, src, y.DType, "src"); SpDType(op, index, DType.I32, "index");
+        SpCheckDim(op, dim, y.Shape.Length);
+        SpMatchOutsideDim(op, index, y, dim, "output");
+        SpShape(op, src, index.Shape, "src");
+        SpOutput(op, y, "output");
         long total = index.Numel;
         if (total == 0) return;
-        var (outer, inner) = AroundDim(index.Shape, dim);
+        var (outer, inner) = SpAroundDim(index.Shape, dim);
         int dimY = y.Shape[dim], dimIdx = index.Shape[dim];
-        var id = Dense(op, index, out var it);
-        var sd = Dense(op, src, out var st);
+        var id = SpDense(op, index, out var it);
+        var sd = SpDense(op, src, out var st);
         using (it)
         using (st)
         {
-            CheckIndicesOnDevice(op, id, total, dimY);
+            SpCheckIndices(op, id, total, dimY);
             long columns = outer * inner;
-            if (UseColumnForm(columns, dimIdx))
+            if (SpUseColumnForm(columns, dimIdx))
                 Launch1D("scatter_add_" + Sfx(y.DType), columns, KernelArgs.Begin()
                     .Ptr(Ptr(y, op)).Ptr(Ptr(id, op)).Ptr(Ptr(sd, op)).I64(outer).I64(dimIdx).I64(inner).I32(dimY));
             else
@@ -484,27 +484,27 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "IndexSelect";
         S(x, op); S(index, op); S(y, op);
-        RequireFloat(op, x, "input"); RequireDType(op, y, x.DType, "output"); RequireDType(op, index, DType.I32, "index");
-        RequireRank(op, index, 1, "index");
-        CheckDim(op, dim, x.Shape.Length);
+        SpFloat(op, x, "input"); SpDType(op, y, x.DType, "output"); SpDType(op, index, DType.I32, "index");
+        SpRank(op, index, 1, "index");
+        SpCheckDim(op, dim, x.Shape.Length);
         int nIdx = index.Shape[0];
         var expect = (int[])x.Shape.Clone(); expect[dim] = nIdx;
-        RequireShape(op, y, expect, "output");
-        RequireOutput(op, y, "output");
+        SpShape(op, y, expect, "output");
+        SpOutput(op, y, "output");
         int dimX = x.Shape[dim];
-        var id = Dense(op, index, out var it);
+        var id = SpDense(op, index, out var it);
         using (it)
         {
             long total = y.Numel;
-            if (total == 0) { CheckIndicesOnDevice(op, id, nIdx, dimX); return; } // the CPU checks every index even then
-            var (_, inner) = AroundDim(x.Shape, dim);
-            var xd = Dense(op, x, out var xt);
+            if (total == 0) { SpCheckIndices(op, id, nIdx, dimX); return; } // the CPU checks every index even then
+            var (_, inner) = SpAroundDim(x.Shape, dim);
+            var xd = SpDense(op, x, out var xt);
             using (xt)
             {
-                using var flag = NewFlag();
+                using var flag = SpNewFlag();
                 Launch1D("index_select_" + Sfx(x.DType), total, KernelArgs.Begin()
                     .Ptr(Ptr(xd, op)).Ptr(Ptr(id, op)).Ptr(Ptr(y, op)).I64(total).I64(nIdx).I64(inner).I32(dimX).Ptr(flag.Ptr));
-                if (FlagRaised(flag)) ThrowBadIndex(op, id, nIdx, dimX);
+                if (SpFlagRaised(flag)) SpThrowBadIndex(op, id, nIdx, dimX);
             }
         }
     }
@@ -513,26 +513,26 @@ public sealed unsafe partial class CudaBackend
     {
         const string op = "IndexAdd";
         S(y, op); S(index, op); S(src, op);
-        RequireFloat(op, y, "output"); RequireDType(op, src, y.DType, "src"); RequireDType(op, index, DType.I32, "index");
-        RequireRank(op, index, 1, "index");
-        CheckDim(op, dim, y.Shape.Length);
+        SpFloat(op, y, "output"); SpDType(op, src, y.DType, "src"); SpDType(op, index, DType.I32, "index");
+        SpRank(op, index, 1, "index");
+        SpCheckDim(op, dim, y.Shape.Length);
         int nIdx = index.Shape[0];
         var expect = (int[])y.Shape.Clone(); expect[dim] = nIdx;
-        RequireShape(op, src, expect, "src");
-        RequireOutput(op, y, "output");
+        SpShape(op, src, expect, "src");
+        SpOutput(op, y, "output");
         int dimY = y.Shape[dim];
-        var id = Dense(op, index, out var it);
+        var id = SpDense(op, index, out var it);
         using (it)
         {
-            CheckIndicesOnDevice(op, id, nIdx, dimY);
+            SpCheckIndices(op, id, nIdx, dimY);
             long total = src.Numel;
             if (total == 0) return;
-            var (outer, inner) = AroundDim(y.Shape, dim);
-            var sd = Dense(op, src, out var st);
+            var (outer, inner) = SpAroundDim(y.Shape, dim);
+            var sd = SpDense(op, src, out var st);
             using (st)
             {
                 long columns = outer * inner;
-                if (UseColumnForm(columns, nIdx))
+                if (SpUseColumnForm(columns, nIdx))
                     Launch1D("index_add_" + Sfx(y.DType), columns, KernelArgs.Begin()
                         .Ptr(Ptr(y, op)).Ptr(Ptr(id, op)).Ptr(Ptr(sd, op)).I64(outer).I64(nIdx).I64(inner).I32(dimY));
                 else
