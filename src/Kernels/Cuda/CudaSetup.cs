@@ -10,6 +10,9 @@ public static class CudaSetup
         throw new NotImplementedException("being written");
     }
 
+    /// <summary>The CUDA backend for device <paramref name="ordinal"/> (the factory Register installs).</summary>
+    public static IBackend CreateBackend(int ordinal) => throw new NotImplementedException("being written");
+
     /// <summary>True when CUDA device 0 can be used; otherwise <paramref name="reason"/> says why
     /// (no driver library, no device, driver too old, ...).</summary>
     public static bool TryProbe(out string reason)
