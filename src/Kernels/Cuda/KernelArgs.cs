@@ -12,6 +12,7 @@ public sealed unsafe class KernelArgs
 
     private readonly byte* _data = (byte*)NativeMemory.AlignedAlloc((nuint)MaxBytes, 16);
     private readonly IntPtr* _ptrs = (IntPtr*)NativeMemory.AlignedAlloc((nuint)(MaxArgs * sizeof(IntPtr)), 16);
+    private readonly int[] _sizes = new int[MaxArgs];
     private int _used, _count;
 
     private KernelArgs() { }
@@ -30,6 +31,9 @@ public sealed unsafe class KernelArgs
     /// <summary>Argument i's bytes (for runtimes that unpack arguments themselves).</summary>
     public void* Arg(int i) => (void*)_ptrs[i];
 
+    /// <summary>Byte size of argument i as packed (runtimes that check launches against the kernel's signature).</summary>
+    public int ArgSize(int i) => _sizes[i];
+
     public KernelArgs Value<T>(T v) where T : unmanaged
     {
         int align = Math.Min(sizeof(T), 8);
@@ -37,6 +41,7 @@ public sealed unsafe class KernelArgs
         if (_count >= MaxArgs || at + sizeof(T) > MaxBytes)
             throw new InvalidOperationException($"kernel arguments exceed {MaxArgs} values / {MaxBytes} bytes");
         *(T*)(_data + at) = v;
+        _sizes[_count] = sizeof(T);
         _ptrs[_count++] = (IntPtr)(_data + at);
         _used = at + sizeof(T);
         return this;

@@ -1,7 +1,9 @@
 // Philox4x32-10: the Random123 known-answer vectors, the documented (seed, offset) element mapping,
-// offset arithmetic (a draw at offset o equals the tail of a longer draw at 0), ranges, and the
-// moments of uniform and normal draws.
+// offset arithmetic (a draw at offset o equals the tail of a longer draw at 0), ranges, the
+// moments of uniform and normal draws, and the accelerator rows (real GPU, host emulation): uniform
+// draws bitwise equal to the CPU's, normals within the rounding of log/sqrt/sin/cos.
 using Engine.Random;
+using Engine.Tests.Support;
 using Xunit;
 
 namespace Engine.Tests.Kernels;
@@ -111,5 +113,66 @@ public class PhiloxTests
         Assert.InRange(kurt, 2.94, 3.06);
         double tail = x.Count(t => Math.Abs(t - mean) > 2 * std) / (double)x.Length; // 4.55%
         Assert.InRange(tail, 0.0425, 0.0485);
+    }
+
+    // ------------------------------------------------------------------ device rows
+    /// <summary>(seed, offset, n): n not a multiple of 4 (nor of 2), offsets whose counter carries
+    /// into the high word (and past 2^64), draws larger than one grid-stride pass of the emulator.</summary>
+    public static TheoryData<string, ulong, ulong, int> DeviceDraws()
+    {
+        var r = new TheoryData<string, ulong, ulong, int>();
+        (ulong seed, ulong offset, int n)[] cases =
+        [
+            (0, 0, 1), (1, 0, 3), (42, 5, 7), (0x1234_5678_9abc_def0, 7, 1001),
+            (9, (1UL << 32) - 3, 37), (0xffff_ffff_ffff_ffff, (1UL << 40) + 5, 130),
+            (77, ulong.MaxValue - 2, 21), (2024, 123_456_789_012, 70_003),
+        ];
+        foreach (var row in TestDevices.Accelerators)
+            foreach (var (seed, offset, n) in cases) r.Add(row, seed, offset, n);
+        return r;
+    }
+
+    [Theory]
+    [MemberData(nameof(DeviceDraws))]
+    public void UniformOnDeviceIsBitwiseTheCpuStream(string device, ulong seed, ulong offset, int n)
+    {
+        var dev = TestDevices.Get(device);
+        using var scope = TensorScope.Begin();
+        foreach (var (lo, hi) in new[] { (0.0, 1.0), (-2.0, 3.5) })
+        {
+            var cf = Tensor.Uniform([n], seed, offset, lo, hi, DType.F32).ToArray<float>();
+            var gf = Tensor.Uniform([n], seed, offset, lo, hi, DType.F32, dev).To(Device.Cpu).ToArray<float>();
+            int bad = FirstDiff(n, i => BitConverter.SingleToInt32Bits(cf[i]) != BitConverter.SingleToInt32Bits(gf[i]));
+            Assert.True(bad < 0, bad < 0 ? "" : $"uniform f32 [{lo}, {hi}) seed 0x{seed:x} offset {offset} n {n} on {device}: first mismatch at {bad}: {device} {gf[bad]:R}, cpu {cf[bad]:R}");
+            var cd = Tensor.Uniform([n], seed, offset, lo, hi, DType.F64).ToArray<double>();
+            var gd = Tensor.Uniform([n], seed, offset, lo, hi, DType.F64, dev).To(Device.Cpu).ToArray<double>();
+            bad = FirstDiff(n, i => BitConverter.DoubleToInt64Bits(cd[i]) != BitConverter.DoubleToInt64Bits(gd[i]));
+            Assert.True(bad < 0, bad < 0 ? "" : $"uniform f64 [{lo}, {hi}) seed 0x{seed:x} offset {offset} n {n} on {device}: first mismatch at {bad}: {device} {gd[bad]:R}, cpu {cd[bad]:R}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(DeviceDraws))]
+    public void NormalOnDeviceMatchesTheCpuStream(string device, ulong seed, ulong offset, int n)
+    {
+        var dev = TestDevices.Get(device);
+        using var scope = TensorScope.Begin();
+        foreach (var (mean, std) in new[] { (0.0, 1.0), (1.5, 0.25) })
+        {
+            var cf = Tensor.Normal([n], seed, offset, mean, std, DType.F32).ToArray<float>();
+            var gf = Tensor.Normal([n], seed, offset, mean, std, DType.F32, dev).To(Device.Cpu).ToArray<float>();
+            int bad = FirstDiff(n, i => !(Math.Abs(gf[i] - cf[i]) <= 1e-5));
+            Assert.True(bad < 0, bad < 0 ? "" : $"normal f32 ({mean}, {std}) seed 0x{seed:x} offset {offset} n {n} on {device}: first mismatch at {bad}: {device} {gf[bad]:R}, cpu {cf[bad]:R} (tolerance 1e-5 abs)");
+            var cd = Tensor.Normal([n], seed, offset, mean, std, DType.F64).ToArray<double>();
+            var gd = Tensor.Normal([n], seed, offset, mean, std, DType.F64, dev).To(Device.Cpu).ToArray<double>();
+            bad = FirstDiff(n, i => !(Math.Abs(gd[i] - cd[i]) <= 1e-12));
+            Assert.True(bad < 0, bad < 0 ? "" : $"normal f64 ({mean}, {std}) seed 0x{seed:x} offset {offset} n {n} on {device}: first mismatch at {bad}: {device} {gd[bad]:R}, cpu {cd[bad]:R} (tolerance 1e-12 abs)");
+        }
+    }
+
+    private static int FirstDiff(int n, Func<int, bool> differs)
+    {
+        for (int i = 0; i < n; i++) if (differs(i)) return i;
+        return -1;
     }
 }

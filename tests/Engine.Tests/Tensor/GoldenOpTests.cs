@@ -3,9 +3,13 @@
 // compared element by element. Inputs are float32-representable, so both dtypes see exactly the
 // reference's inputs. A failure prints the case, its parameters, the first mismatching index with
 // both values, and the max abs/rel error. Regenerate: /usr/bin/python3 tests/Engine.Tests/Golden/gen_ops.py
+// Every case also runs on the accelerator rows (TestDevices: the real GPU and the host emulation of
+// the CUDA kernels): inputs are made on the CPU and moved to the device, results come back to the
+// CPU and must match the golden values and, by the "parity" tolerance, the CPU backend's result.
 using System.Text;
 using System.Text.Json;
 using Engine;
+using Engine.Tests.Support;
 using Xunit;
 
 namespace Engine.Tests.TensorCore;
@@ -24,6 +28,10 @@ public class GoldenOpTests
         (DType.F32, "elementwise") => (1e-5, 1e-37, false),
         (DType.F64, "accumulate") => (1e-12, 1e-12, true),
         (DType.F32, "accumulate") => (1e-5, 1e-5, true),
+        // device vs CPU backend: both round differently (FMA contraction, summation order, the
+        // device math library), so atol scales with the output's magnitude as for "accumulate"
+        (DType.F64, "parity") => (1e-12, 1e-12, true),
+        (DType.F32, "parity") => (1e-5, 1e-5, true),
         _ => throw new ArgumentException($"no tolerance for {dt} / {tolClass}"),
     };
 
@@ -82,21 +90,52 @@ public class GoldenOpTests
     public static TheoryData<string> F64Cases => new(Golden.Cases.Keys.Order(StringComparer.Ordinal));
     public static TheoryData<string> F32Cases => new(Golden.Cases.Values.Where(c => c.F32).Select(c => c.Name).Order(StringComparer.Ordinal));
 
+    private static TheoryData<string, string> OnDevices(TheoryData<string> cases)
+    {
+        var r = new TheoryData<string, string>();
+        foreach (var row in TestDevices.Accelerators)
+            foreach (string name in cases) r.Add(row, name);
+        return r;
+    }
+
+    public static TheoryData<string, string> F64DeviceCases => OnDevices(F64Cases);
+    public static TheoryData<string, string> F32DeviceCases => OnDevices(F32Cases);
+
+    // The CPU rows keep their original test names; the accelerator rows run the same body.
     [Theory]
     [MemberData(nameof(F64Cases))]
-    public void MatchesTorchF64(string name) => Run(Golden.Cases[name], DType.F64);
+    public void MatchesTorchF64(string name) => Run(Golden.Cases[name], DType.F64, TestDevices.Cpu);
 
     [Theory]
     [MemberData(nameof(F32Cases))]
-    public void MatchesTorchF32(string name) => Run(Golden.Cases[name], DType.F32);
+    public void MatchesTorchF32(string name) => Run(Golden.Cases[name], DType.F32, TestDevices.Cpu);
+
+    [Theory]
+    [MemberData(nameof(F64DeviceCases))]
+    public void MatchesTorchF64On(string device, string name) => Run(Golden.Cases[name], DType.F64, device);
+
+    [Theory]
+    [MemberData(nameof(F32DeviceCases))]
+    public void MatchesTorchF32On(string device, string name) => Run(Golden.Cases[name], DType.F32, device);
+
+    /// <summary>Ops the CUDA backend hands to cuBLAS / cuDNN, which the host emulation does not have.</summary>
+    private static bool NeedsVendorLibrary(GCase c) => c.Op.Split(':')[0] is "matmul" or "conv2d" or "conv_transpose2d";
 
     // ------------------------------------------------------------------ running a case
-    private static Tensor MakeInput(GTensor g, DType dt)
+    /// <summary>The input on <paramref name="device"/>: made on the CPU, moved, then permuted there
+    /// (so a permuted input stays a non-contiguous view on the device).</summary>
+    private static Tensor MakeInput(GTensor g, DType dt, Device device)
     {
         Tensor t;
         if (g.I != null) t = Tensor.FromArray(g.I, g.Shape);
         else if (dt == DType.F64) t = Tensor.FromArray(g.F!, g.Shape);
         else t = Tensor.FromArray(Array.ConvertAll(g.F!, v => (float)v), g.Shape);
+        if (device != Device.Cpu)
+        {
+            var moved = t.To(device);
+            t.Dispose();
+            t = moved;
+        }
         return g.Permute == null ? t : t.Permute(g.Permute);
     }
 
@@ -104,9 +143,9 @@ public class GoldenOpTests
     private static int[]? IntsOrNull(JsonElement p, string key) => p.GetProperty(key).ValueKind == JsonValueKind.Null ? null : Ints(p.GetProperty(key));
 
     /// <summary>Runs the case; each result is (label, tensor, golden output it must equal, expected shape).</summary>
-    private static List<(string label, Tensor y, GTensor want, int[] shape)> Compute(GCase c, DType dt)
+    private static List<(string label, Tensor y, GTensor want, int[] shape)> Compute(GCase c, DType dt, Device device)
     {
-        var x = c.Inputs.Select(i => MakeInput(i, dt)).ToArray();
+        var x = c.Inputs.Select(i => MakeInput(i, dt, device)).ToArray();
         var p = c.Params;
         var o = c.Outputs;
         var r = new List<(string, Tensor, GTensor, int[])>();
@@ -230,13 +269,19 @@ public class GoldenOpTests
         _ => throw new InvalidOperationException($"no named wrapper mapped for {o}"),
     };
 
-    private static void Run(GCase c, DType dt)
+    private static void Run(GCase c, DType dt, string row)
     {
+        if (row == TestDevices.Emu && NeedsVendorLibrary(c)) Assert.Skip("host emulation has no cuBLAS/cuDNN");
+        var device = TestDevices.Get(row);
         using var scope = TensorScope.Begin();
-        var results = Compute(c, dt);
-        foreach (var (label, y, want, shape) in results)
+        var results = Compute(c, dt, device);
+        var oracle = device == Device.Cpu ? null : Compute(c, dt, Device.Cpu);
+        for (int k = 0; k < results.Count; k++)
         {
-            string head = $"golden case '{c.Name}' [{dt}] via {label}, params {c.Params.GetRawText()}";
+            var (label, yDev, want, shape) = results[k];
+            string head = $"golden case '{c.Name}' [{dt}] via {label}{(device == Device.Cpu ? "" : $" on {row} ({device})")}, params {c.Params.GetRawText()}";
+            Assert.True(yDev.Device == device, $"{head}: result on {yDev.Device}");
+            var y = yDev.To(Device.Cpu);
             Assert.True(y.Shape.AsSpan().SequenceEqual(shape), $"{head}: shape {Fmt(y.Shape)}, torch {Fmt(shape)}");
             if (want.I != null)
             {
@@ -244,11 +289,23 @@ public class GoldenOpTests
                 var got = y.ToArray<int>();
                 int bad = Enumerable.Range(0, got.Length).FirstOrDefault(i => got[i] != want.I[i], -1);
                 Assert.True(bad < 0, bad < 0 ? "" : $"{head}: first mismatch at {Index(shape, bad)}: ours {got[bad]}, torch {want.I[bad]}\n  ours  [{string.Join(", ", got)}]\n  torch [{string.Join(", ", want.I)}]");
+                if (oracle != null)
+                {
+                    var cpu = oracle[k].y.ToArray<int>();
+                    int diff = Enumerable.Range(0, got.Length).FirstOrDefault(i => got[i] != cpu[i], -1);
+                    Assert.True(diff < 0, diff < 0 ? "" : $"{head}: parity with cpu: first mismatch at {Index(shape, diff)}: {row} {got[diff]}, cpu {cpu[diff]}");
+                }
                 continue;
             }
             Assert.True(y.DType == dt, $"{head}: result dtype {y.DType}, expected {dt}");
-            var err = Compare(y.ToDoubleArray(), want.F!, Tolerance(dt, c.Tol));
+            var ours = y.ToDoubleArray();
+            var err = Compare(ours, want.F!, Tolerance(dt, c.Tol));
             Assert.True(err == null, err == null ? "" : $"{head}, shape {Fmt(shape)}: {Describe(err.Value, shape)}");
+            if (oracle != null)
+            {
+                var parity = Compare(ours, oracle[k].y.ToDoubleArray(), Tolerance(dt, c.Tol == "exact" ? "exact" : "parity"));
+                Assert.True(parity == null, parity == null ? "" : $"{head}, shape {Fmt(shape)}: parity with cpu: {Describe(parity.Value, shape, "cpu")}");
+            }
         }
     }
 
@@ -282,10 +339,10 @@ public class GoldenOpTests
         return count == 0 ? null : new Mismatch(count, first, ours[first], reference[first], maxAbs, maxRel, tol.rtol, atol);
     }
 
-    private static string Describe(Mismatch m, int[] shape) =>
-        m.First < 0 ? $"length {m.Ours} vs torch {m.Ref}"
+    private static string Describe(Mismatch m, int[] shape, string reference = "torch") =>
+        m.First < 0 ? $"length {m.Ours} vs {reference} {m.Ref}"
         : $"{m.Count} element(s) out of tolerance (rtol {m.Rtol:G3}, atol {m.Atol:G3}); first at {Index(shape, m.First)}: " +
-          $"ours {m.Ours:R}, torch {m.Ref:R}; max abs err {m.MaxAbs:G3}, max rel err {m.MaxRel:G3}";
+          $"ours {m.Ours:R}, {reference} {m.Ref:R}; max abs err {m.MaxAbs:G3}, max rel err {m.MaxRel:G3}";
 
     private static string Index(int[] shape, int flat)
     {
@@ -334,5 +391,9 @@ public class GoldenOpTests
         var acc = Tolerance(DType.F32, "accumulate");
         Assert.Null(Compare([1000.0, 1e-3], [1000.0, 1e-3 + 1e-3], acc));
         Assert.NotNull(Compare([1000.0, 0.1], [1000.0, 0.2], acc));
+        // device-vs-cpu parity: scaled like "accumulate", exact for copies
+        Assert.Null(Compare([1000.0, 1e-3], [1000.0 + 1e-3, 1e-3 + 1e-3], Tolerance(DType.F32, "parity")));
+        Assert.NotNull(Compare([1.0, 2.0], [1.0, 2.0 + 1e-9], Tolerance(DType.F64, "parity")));
+        Assert.NotNull(Compare([1.0], [BitConverter.Int64BitsToDouble(BitConverter.DoubleToInt64Bits(1.0) + 1)], Tolerance(DType.F64, "exact")));
     }
 }
