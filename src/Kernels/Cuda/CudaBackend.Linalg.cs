@@ -27,6 +27,9 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
+    /// <summary>Where matmul's GEMM runs: cuBLAS on a GPU, or a runtime that brings its own (host emulation).</summary>
+    public IGpuBlas Blas => Runtime as IGpuBlas ?? Libraries;
+
     /// <summary>(transposed, leading dimension) of a (B, R, C) operand seen as a row-major R x C
     /// matrix, or null when neither inner axis has unit stride.</summary>
     internal static (bool t, long ld)? MatrixForm(Layout l)
@@ -57,28 +60,13 @@ public sealed unsafe partial class CudaBackend
             var (tB, ldB) = fb!.Value;
             if (ldA > int.MaxValue || ldB > int.MaxValue || m > int.MaxValue)
                 throw new UnsupportedOpException(op, $"leading dimensions {ldA}, {ldB} exceed cuBLAS's int range");
-            // Row-major C (m x n) = A B  <=>  column-major C^T (n x m) = B^T A^T: cuBLAS sees b first.
+            // Row-major C (m x n) = A B  <=>  column-major C^T (n x m) = B^T A^T: the GEMM sees b first.
             // A row-major R x C matrix with row stride ld is a column-major C x R matrix with ld: op N;
             // a transposed one (unit row stride) is column-major R x C: op T.
-            int opB = tB ? Cublas.CUBLAS_OP_T : Cublas.CUBLAS_OP_N, opA = tA ? Cublas.CUBLAS_OP_T : Cublas.CUBLAS_OP_N;
             long sA = batch == 1 ? 0 : a.Layout.Strides[0], sB = batch == 1 ? 0 : b.Layout.Strides[0], sC = (long)m * n;
-            var h = Libraries.Blas;
-            ulong pa = Ptr(a, op), pb = Ptr(b, op), pc = Ptr(c, op);
-            if (a.DType == DType.F32)
-            {
-                float one = 1, zero = 0;
-                int compute = AllowTf32 ? Cublas.CUBLAS_COMPUTE_32F_FAST_TF32 : Cublas.CUBLAS_COMPUTE_32F;
-                Cublas.Check(Cublas.cublasGemmStridedBatchedEx(h, opB, opA, n, m, k, &one, pb, Cublas.CUDA_R_32F, (int)ldB, sB,
-                    pa, Cublas.CUDA_R_32F, (int)ldA, sA, &zero, pc, Cublas.CUDA_R_32F, n, sC, batch, compute, Cublas.CUBLAS_GEMM_DEFAULT),
-                    "cublasGemmStridedBatchedEx", $"{op} {batch}x[{m}x{k}]x[{k}x{n}] f32{(AllowTf32 ? " tf32" : "")}");
-            }
-            else
-            {
-                double one = 1, zero = 0;
-                Cublas.Check(Cublas.cublasGemmStridedBatchedEx(h, opB, opA, n, m, k, &one, pb, Cublas.CUDA_R_64F, (int)ldB, sB,
-                    pa, Cublas.CUDA_R_64F, (int)ldA, sA, &zero, pc, Cublas.CUDA_R_64F, n, sC, batch, Cublas.CUBLAS_COMPUTE_64F, Cublas.CUBLAS_GEMM_DEFAULT),
-                    "cublasGemmStridedBatchedEx", $"{op} {batch}x[{m}x{k}]x[{k}x{n}] f64");
-            }
+            string what = $"{op} {batch}x[{m}x{k}]x[{k}x{n}] {a.DType.Name()}{(AllowTf32 && a.DType == DType.F32 ? " tf32" : "")}";
+            Blas.GemmStridedBatched(a.DType, tB, tA, n, m, k, Ptr(b, op), (int)ldB, sB, Ptr(a, op), (int)ldA, sA, Ptr(c, op), n, sC, batch,
+                AllowTf32 && a.DType == DType.F32, what);
         }
         finally { ta?.Dispose(); tb?.Dispose(); }
     }

@@ -5,7 +5,7 @@ using Engine.Cuda.Native;
 
 namespace Engine.Cuda;
 
-public sealed unsafe class CudaLibraries : IDisposable
+public sealed unsafe class CudaLibraries : IDisposable, IGpuBlas
 {
     public IntPtr Blas { get; }
     public IntPtr Dnn { get; }
@@ -27,6 +27,27 @@ public sealed unsafe class CudaLibraries : IDisposable
         Dnn = d;
         Cudnn.Check(Cudnn.cudnnSetStream(d, rt.Stream), "cudnnSetStream", "cuda init");
         DnnVersion = (long)Cudnn.cudnnGetVersion();
+    }
+
+    public void GemmStridedBatched(DType dtype, bool transA, bool transB, int m, int n, int k,
+        ulong a, int lda, long strideA, ulong b, int ldb, long strideB, ulong c, int ldc, long strideC, int batch, bool tf32, string op)
+    {
+        int opA = transA ? Cublas.CUBLAS_OP_T : Cublas.CUBLAS_OP_N, opB = transB ? Cublas.CUBLAS_OP_T : Cublas.CUBLAS_OP_N;
+        if (dtype == DType.F32)
+        {
+            float one = 1, zero = 0;
+            Cublas.Check(Cublas.cublasGemmStridedBatchedEx(Blas, opA, opB, m, n, k, &one, a, Cublas.CUDA_R_32F, lda, strideA,
+                b, Cublas.CUDA_R_32F, ldb, strideB, &zero, c, Cublas.CUDA_R_32F, ldc, strideC, batch,
+                tf32 ? Cublas.CUBLAS_COMPUTE_32F_FAST_TF32 : Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT), "cublasGemmStridedBatchedEx", op);
+        }
+        else if (dtype == DType.F64)
+        {
+            double one = 1, zero = 0;
+            Cublas.Check(Cublas.cublasGemmStridedBatchedEx(Blas, opA, opB, m, n, k, &one, a, Cublas.CUDA_R_64F, lda, strideA,
+                b, Cublas.CUDA_R_64F, ldb, strideB, &zero, c, Cublas.CUDA_R_64F, ldc, strideC, batch,
+                Cublas.CUBLAS_COMPUTE_64F, Cublas.CUBLAS_GEMM_DEFAULT), "cublasGemmStridedBatchedEx", op);
+        }
+        else throw new DTypeMismatchException(op, $"cuBLAS GEMM on {dtype.Name()}");
     }
 
     internal readonly record struct ConvKey(DType DType, int N, int C, int H, int W, int K, int KH, int KW, int OH, int OW, Conv2dParams P, bool Tf32);

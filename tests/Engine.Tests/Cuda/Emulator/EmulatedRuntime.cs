@@ -17,7 +17,7 @@ namespace Engine.Tests.Cuda.Emulator;
 
 public sealed class EmulatorException(string message) : Exception(message);
 
-public sealed unsafe class EmulatedRuntime : GpuRuntime
+public sealed unsafe class EmulatedRuntime : GpuRuntime, IGpuBlas
 {
     public const int Guard = 256;
     private const byte GuardByte = 0xA5, FreshByte = 0xFF;
@@ -242,6 +242,45 @@ public sealed unsafe class EmulatedRuntime : GpuRuntime
         lock (_gate)
             foreach (var a in _allocs.Values)
                 if (CheckGuards(a) is { } damage) throw new EmulatorException($"after {at}: {damage}");
+    }
+
+    /// <summary>Host reference of cublasGemmStridedBatchedEx with cuBLAS's argument rules, so the
+    /// backend's row-major -> column-major mapping (op flags, leading dimensions, batch strides) is
+    /// checked under emulation exactly as cuBLAS would read it. Every element read must lie in a live
+    /// allocation.</summary>
+    public int GemmCalls;
+
+    public void GemmStridedBatched(DType dtype, bool transA, bool transB, int m, int n, int k,
+        ulong a, int lda, long strideA, ulong b, int ldb, long strideB, ulong c, int ldc, long strideC, int batch, bool tf32, string op)
+    {
+        string at = $"{op}: emulated cublasGemmStridedBatchedEx(transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc}, batch={batch})";
+        // cuBLAS returns CUBLAS_STATUS_INVALID_VALUE for these.
+        if (m < 0 || n < 0 || k < 0 || batch < 0 || lda < Math.Max(1, transA ? k : m) || ldb < Math.Max(1, transB ? n : k) || ldc < Math.Max(1, m))
+            throw new CudaException("cublas", "cublasGemmStridedBatchedEx", 7, "CUBLAS_STATUS_INVALID_VALUE", at);
+        if (tf32) throw new EmulatorException($"{at}: TF32 requested where the test expects full FP32");
+        int size = dtype.Size();
+        long Extent(bool t, int rows, int cols, int ld) => (long)ld * ((t ? rows : cols) - 1) + (t ? cols : rows); // elements spanned
+        for (int bt = 0; bt < batch; bt++)
+        {
+            ulong pa = a + (ulong)(bt * strideA * size), pb = b + (ulong)(bt * strideB * size), pc = c + (ulong)(bt * strideC * size);
+            if (k > 0 && m > 0) Require(pa, Extent(transA, m, k, lda) * size, $"{at} A[{bt}]");
+            if (k > 0 && n > 0) Require(pb, Extent(transB, k, n, ldb) * size, $"{at} B[{bt}]");
+            if (m > 0 && n > 0) Require(pc, ((long)ldc * (n - 1) + m) * size, $"{at} C[{bt}]");
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < m; i++)
+                {
+                    double acc = 0;
+                    for (int l = 0; l < k; l++)
+                    {
+                        long ia = transA ? l + (long)i * lda : i + (long)l * lda;
+                        long ib = transB ? j + (long)l * ldb : l + (long)j * ldb;
+                        acc += dtype == DType.F32 ? (double)((float*)pa)[ia] * ((float*)pb)[ib] : ((double*)pa)[ia] * ((double*)pb)[ib];
+                    }
+                    long ic = i + (long)j * ldc;
+                    if (dtype == DType.F32) ((float*)pc)[ic] = (float)acc; else ((double*)pc)[ic] = acc;
+                }
+        }
+        Interlocked.Increment(ref GemmCalls);
     }
 
     public override void Dispose()
