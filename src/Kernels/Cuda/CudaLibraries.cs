@@ -81,7 +81,8 @@ public sealed unsafe class CudaLibraries : IDisposable, IGpuBlas
                 Cudnn.CUDNN_CROSS_CORRELATION, dt), "cudnnSetConvolution2dDescriptor", op);
             Cudnn.Check(Cudnn.cudnnSetConvolutionGroupCount(c, k.P.Groups), "cudnnSetConvolutionGroupCount", op);
             // TF32 off: FMA math only (full FP32); on: tensor-op math allowed (cuDNN then uses TF32 for FP32).
-            Cudnn.Check(Cudnn.cudnnSetConvolutionMathType(c, k.DType == DType.F32 && !k.Tf32 ? Cudnn.CUDNN_FMA_MATH : Cudnn.CUDNN_TENSOR_OP_MATH),
+            // f64: default math (FP64 is never reduced in precision).
+            Cudnn.Check(Cudnn.cudnnSetConvolutionMathType(c, k.DType == DType.F64 ? Cudnn.CUDNN_DEFAULT_MATH : k.Tf32 ? Cudnn.CUDNN_TENSOR_OP_MATH : Cudnn.CUDNN_FMA_MATH),
                 "cudnnSetConvolutionMathType", op);
             plan = new ConvPlan(x, y, w, c, bias);
             _plans[k] = plan;
