@@ -36,7 +36,8 @@ template <typename T> struct Sig
     T ds; // sigmoid(z) (1 - sigmoid(z))
 };
 
-// Both from e = exp(-|z|): no 1 - sigmoid cancellation when |z| is large (FlowKernels.Sigmoid).
+// Both from e = exp(-|z|): no 1 - sigmoid cancellation when |z| is large (the CPU's
+// FlowKernels takes ds = sigmoid(z) sigmoid(-z) for the same reason).
 template <typename T> __device__ __forceinline__ Sig<T> sigmoid_d(T z)
 {
     T e = f_exp(-f_abs(z));

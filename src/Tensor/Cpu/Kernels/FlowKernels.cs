@@ -7,22 +7,19 @@
 //   LuInverse                  - W^-1 = U^-1 L^-1 P^T for W = P L U by two triangular solves (host,
 //                                double; the matrices are C x C with C <= a few hundred).
 // Every output is overwritten. Sums accumulate in double, in a fixed order that does not depend on
-// the thread count: per-plane partial sums first, then added plane by plane.
+// the thread count: per-plane partial sums first, then added plane by plane. Planes are processed
+// in chunks of 512 elements with TensorPrimitives (vectorized exp/log/sigmoid), the temporaries of
+// a chunk staying in L1, so main memory is still touched once per element.
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace Engine.Cpu.Kernels;
 
 public static unsafe class FlowKernels
 {
-    /// <summary>sigmoid(z) and its derivative sigmoid(z)(1 - sigmoid(z)), both from e = exp(-|z|)
-    /// so that neither loses precision to 1 - sigmoid when |z| is large.</summary>
-    public static (T s, T ds) Sigmoid<T>(T z) where T : IFloatingPointIeee754<T>
-    {
-        T e = T.Exp(-T.Abs(z));
-        T d = T.One + e;
-        T s = z >= T.Zero ? T.One / d : e / d;
-        return (s, e / (d * d));
-    }
+    /// <summary>Elements per chunk of the vectorized loops: a plane is processed in chunks whose
+    /// temporaries stay in L1, so main memory is still read and written once.</summary>
+    private const int Chunk = 512;
 
     // ------------------------------------------------------------------ ActNorm
 
@@ -36,16 +33,14 @@ public static unsafe class FlowKernels
             {
                 int ch = (int)(pl % c);
                 T b = bias[ch];
-                T* xp = x + pl * hw; T* yp = y + pl * hw;
-                if (inverse)
+                T s = inverse ? T.Exp(-logs[ch]) : T.Exp(logs[ch]);
+                for (long k0 = 0; k0 < hw; k0 += Chunk)
                 {
-                    T s = T.Exp(-logs[ch]);
-                    for (long i = 0; i < hw; i++) yp[i] = xp[i] * s - b;
-                }
-                else
-                {
-                    T s = T.Exp(logs[ch]);
-                    for (long i = 0; i < hw; i++) yp[i] = (xp[i] + b) * s;
+                    int m = (int)Math.Min(Chunk, hw - k0);
+                    var xs = new ReadOnlySpan<T>(x + pl * hw + k0, m);
+                    var ys = new Span<T>(y + pl * hw + k0, m);
+                    if (inverse) { TensorPrimitives.Multiply(xs, s, ys); TensorPrimitives.Subtract(ys, b, ys); }
+                    else { TensorPrimitives.Add(xs, b, ys); TensorPrimitives.Multiply(ys, s, ys); }
                 }
             }
         });
@@ -58,6 +53,8 @@ public static unsafe class FlowKernels
     {
         CpuThreads.ForChunks(c, (long)n * c * hw, (c0, c1) =>
         {
+            Span<T> gs = stackalloc T[Chunk];
+            Span<T> t = stackalloc T[Chunk];
             for (long ch = c0; ch < c1; ch++)
             {
                 T b = bias[ch];
@@ -66,22 +63,30 @@ public static unsafe class FlowKernels
                 for (int i = 0; i < n; i++)
                 {
                     long off = ((long)i * c + ch) * hw;
-                    T* xp = x + off; T* gp = gy + off; T* gxp = gx == null ? null : gx + off;
-                    double pb = 0, pl = 0;
-                    for (long k = 0; k < hw; k++)
+                    for (long k0 = 0; k0 < hw; k0 += Chunk)
                     {
-                        T g = gp[k];
-                        T gs = g * s;
-                        if (gxp != null) gxp[k] = gs;
-                        if (inverse) { pb -= double.CreateTruncating(g); pl -= double.CreateTruncating(gs * xp[k]); }
-                        else { pb += double.CreateTruncating(gs); pl += double.CreateTruncating(gs * (xp[k] + b)); }
+                        int m = (int)Math.Min(Chunk, hw - k0);
+                        var xs = new ReadOnlySpan<T>(x + off + k0, m);
+                        var g = new ReadOnlySpan<T>(gy + off + k0, m);
+                        var gsv = gs[..m]; var tv = t[..m];
+                        TensorPrimitives.Multiply(g, s, gsv);
+                        if (gx != null) gsv.CopyTo(new Span<T>(gx + off + k0, m));
+                        if (inverse) { TensorPrimitives.Multiply(gsv, xs, tv); sb -= SumD<T>(g); sl -= SumD<T>(tv); }
+                        else { TensorPrimitives.Add(xs, b, tv); TensorPrimitives.Multiply(tv, gsv, tv); sb += SumD<T>(gsv); sl += SumD<T>(tv); }
                     }
-                    sb += pb; sl += pl;
                 }
                 gbias[ch] = T.CreateTruncating(sb);
                 glogs[ch] = T.CreateTruncating(sl);
             }
         });
+    }
+
+    /// <summary>Sum in double (the per-channel / per-sample sums must not lose f32 precision).</summary>
+    private static double SumD<T>(ReadOnlySpan<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double a = 0;
+        foreach (T e in v) a += double.CreateTruncating(e);
+        return a;
     }
 
     // ------------------------------------------------------------------ affine epilogue
@@ -95,6 +100,8 @@ public static unsafe class FlowKernels
         T two = T.CreateTruncating(2);
         CpuThreads.ForChunks(planes, planes * hw, (p0, p1) =>
         {
+            Span<T> s = stackalloc T[Chunk];
+            Span<T> t = stackalloc T[Chunk];
             for (long pl = p0; pl < p1; pl++)
             {
                 long i = pl / c, ch = pl - i * c;
@@ -103,11 +110,19 @@ public static unsafe class FlowKernels
                 T* shp = h + (i * 2 * c + 2 * ch) * hw;
                 T* rp = shp + hw;
                 double acc = 0;
-                for (long k = 0; k < hw; k++)
+                for (long k0 = 0; k0 < hw; k0 += Chunk)
                 {
-                    T s = Sigmoid(rp[k] + two).s + eps;
-                    yp[k] = inverse ? xp[k] / s - shp[k] : (xp[k] + shp[k]) * s;
-                    acc += double.CreateTruncating(T.Log(s));
+                    int m = (int)Math.Min(Chunk, hw - k0);
+                    var sv = s[..m]; var tv = t[..m];
+                    var xv = new ReadOnlySpan<T>(xp + k0, m); var sh = new ReadOnlySpan<T>(shp + k0, m);
+                    var yv = new Span<T>(yp + k0, m);
+                    TensorPrimitives.Add(new ReadOnlySpan<T>(rp + k0, m), two, sv);
+                    TensorPrimitives.Sigmoid(sv, sv);
+                    TensorPrimitives.Add(sv, eps, sv);                      // scale
+                    if (inverse) { TensorPrimitives.Divide(xv, sv, yv); TensorPrimitives.Subtract(yv, sh, yv); }
+                    else { TensorPrimitives.Add(xv, sh, yv); TensorPrimitives.Multiply(yv, sv, yv); }
+                    TensorPrimitives.Log(sv, tv);
+                    acc += SumD<T>(tv);
                 }
                 part[pl] = acc;
             }
@@ -120,7 +135,8 @@ public static unsafe class FlowKernels
         }
     }
 
-    /// <summary>Gradients of Affine. With s = sigmoid(r + 2) + eps, ds = sigmoid'(r + 2):
+    /// <summary>Gradients of Affine. With s = sigmoid(r + 2) + eps and ds = sigmoid(r + 2) sigmoid(-r - 2)
+    /// (the derivative, without the 1 - sigmoid cancellation):
     /// forward  gx = gy s,  gshift = gy s,  graw = gy (x + shift) ds + gld ds / s;
     /// inverse  gx = gy / s, gshift = -gy, graw = -(gy x / s + gld) ds / s.
     /// gy or gld may be null (taken as 0); gx may be null (not written).</summary>
@@ -131,6 +147,10 @@ public static unsafe class FlowKernels
         T two = T.CreateTruncating(2);
         CpuThreads.ForChunks(planes, planes * hw, (p0, p1) =>
         {
+            Span<T> z = stackalloc T[Chunk];
+            Span<T> ds = stackalloc T[Chunk];
+            Span<T> s = stackalloc T[Chunk];
+            Span<T> t = stackalloc T[Chunk];
             for (long pl = p0; pl < p1; pl++)
             {
                 long i = pl / c, ch = pl - i * c;
@@ -138,27 +158,49 @@ public static unsafe class FlowKernels
                 long hoff = (i * 2 * c + 2 * ch) * hw;
                 T* shp = h + hoff; T* rp = shp + hw;
                 T* gshp = gh + hoff; T* grp = gshp + hw;
-                T* gyp = gy == null ? null : gy + pl * hw;
-                T* gxp = gx == null ? null : gx + pl * hw;
                 T G = gld == null ? T.Zero : gld[i];
-                for (long k = 0; k < hw; k++)
+                for (long k0 = 0; k0 < hw; k0 += Chunk)
                 {
-                    var (sg, ds) = Sigmoid(rp[k] + two);
-                    T s = sg + eps;
-                    T g = gyp == null ? T.Zero : gyp[k];
+                    int m = (int)Math.Min(Chunk, hw - k0);
+                    var zv = z[..m]; var dv = ds[..m]; var sv = s[..m]; var tv = t[..m];
+                    var xv = new ReadOnlySpan<T>(xp + k0, m);
+                    var gsh = new Span<T>(gshp + k0, m); var gr = new Span<T>(grp + k0, m);
+                    TensorPrimitives.Add(new ReadOnlySpan<T>(rp + k0, m), two, zv);
+                    TensorPrimitives.Negate(zv, dv);
+                    TensorPrimitives.Sigmoid(zv, zv);
+                    TensorPrimitives.Sigmoid(dv, dv);
+                    TensorPrimitives.Multiply(zv, dv, dv);                 // ds
+                    TensorPrimitives.Add(zv, eps, sv);                     // scale
+                    if (gy == null)
+                    {
+                        gsh.Clear();
+                        TensorPrimitives.Divide(dv, sv, tv);
+                        TensorPrimitives.Multiply(tv, inverse ? -G : G, gr);
+                        continue;
+                    }
+                    var g = new ReadOnlySpan<T>(gy + pl * hw + k0, m);
                     if (inverse)
                     {
-                        T gs = g / s;
-                        if (gxp != null) gxp[k] = gs;
-                        gshp[k] = -g;
-                        grp[k] = -(gs * xp[k] + G) * ds / s;
+                        TensorPrimitives.Divide(g, sv, tv);                // gy / s
+                        if (gx != null) tv.CopyTo(new Span<T>(gx + pl * hw + k0, m));
+                        TensorPrimitives.Negate(g, gsh);
+                        TensorPrimitives.Multiply(tv, xv, tv);
+                        TensorPrimitives.Add(tv, G, tv);
+                        TensorPrimitives.Multiply(tv, dv, tv);
+                        TensorPrimitives.Divide(tv, sv, tv);
+                        TensorPrimitives.Negate(tv, gr);
                     }
                     else
                     {
-                        T gs = g * s;
-                        if (gxp != null) gxp[k] = gs;
-                        gshp[k] = gs;
-                        grp[k] = g * (xp[k] + shp[k]) * ds + G * ds / s;
+                        TensorPrimitives.Multiply(g, sv, tv);              // gy s
+                        if (gx != null) tv.CopyTo(new Span<T>(gx + pl * hw + k0, m));
+                        tv.CopyTo(gsh);
+                        TensorPrimitives.Add(xv, new ReadOnlySpan<T>(shp + k0, m), zv);
+                        TensorPrimitives.Multiply(zv, g, zv);
+                        TensorPrimitives.Multiply(zv, dv, zv);              // gy (x + shift) ds
+                        TensorPrimitives.Divide(dv, sv, tv);
+                        TensorPrimitives.Multiply(tv, G, tv);               // gld ds / s
+                        TensorPrimitives.Add(zv, tv, gr);
                     }
                 }
             }
