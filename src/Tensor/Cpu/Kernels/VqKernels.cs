@@ -37,15 +37,17 @@ public static unsafe class VqKernels
         if (k == 0) throw new ArgumentException("VqNearest: empty codebook");
         int w = Vector256<T>.Count, nr = 2 * w;
         int kp = (k + nr - 1) / nr * nr;
-        // Codebook transposed to (d, kp) so the NR codes of a tile are two vectors per d; padded codes
-        // have a NaN norm, so they never win.
+        // Codebook packed in panels of NR codes, each panel (d, NR) contiguous, so a tile's two
+        // vectors per d are read sequentially (a plain (d, kp) transpose strides by kp, a power of two
+        // at the usual K, and thrashes the L1 sets); padded codes have a NaN norm and never win.
         var eT = new T[(long)d * kp];
         var en = new T[kp];
         for (int c = 0; c < k; c++)
         {
             T* row = e + (long)c * d;
             en[c] = SquaredNorm(row, d);
-            for (int j = 0; j < d; j++) eT[(long)j * kp + c] = row[j];
+            long panel = (long)(c / nr) * d * nr + c % nr;
+            for (int j = 0; j < d; j++) eT[panel + (long)j * nr] = row[j];
         }
         for (int c = k; c < kp; c++) en[c] = T.NaN;
 
@@ -112,8 +114,8 @@ public static unsafe class VqKernels
         {
             Vector256<T> a00 = default, a01 = default, a10 = default, a11 = default,
                          a20 = default, a21 = default, a30 = default, a31 = default;
-            T* col = eT + kb;
-            for (int j = 0; j < d; j++, col += kp)
+            T* col = eT + (long)kb * d; // panel kb / (2w), (d, 2w)
+            for (int j = 0; j < d; j++, col += 2 * w)
             {
                 var b0 = Vector256.Load(col);
                 var b1 = Vector256.Load(col + w);
