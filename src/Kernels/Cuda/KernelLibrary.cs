@@ -29,6 +29,40 @@ public static partial class KernelLibrary
     [GeneratedRegex(@"extern\s+""C""\s+__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s+)?void\s+(\w+)\s*\(")]
     private static partial Regex KernelDecl();
 
+    // A kernel named by token pasting inside a function-like macro: `#define M(TN, T) extern "C"
+    // __global__ void reduce_##TN(...)`, instantiated by top-level `M(f32, float)` lines.
+    [GeneratedRegex(@"^[ \t]*#define[ \t]+(\w+)\(([^)]*)\)((?:[^\n]*\\\r?\n)*[^\n]*)", RegexOptions.Multiline)]
+    private static partial Regex MacroDef();
+
+    [GeneratedRegex(@"extern\s+""C""\s+__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s+)?void\s+(\w+(?:\s*##\s*\w+)+)\s*\(")]
+    private static partial Regex PastedKernelDecl();
+
+    /// <summary>The extern "C" kernel names a kernels-cu text defines: literal declarations, plus those a
+    /// function-like macro pastes together, expanded for each top-level invocation of the macro.</summary>
+    public static IEnumerable<string> KernelNames(string text)
+    {
+        foreach (Match m in KernelDecl().Matches(text)) yield return m.Groups[1].Value;
+        foreach (Match def in MacroDef().Matches(text))
+        {
+            var templates = PastedKernelDecl().Matches(def.Groups[3].Value).Select(t => t.Groups[1].Value).ToArray();
+            if (templates.Length == 0) continue;
+            var parameters = def.Groups[2].Value.Split(',').Select(p => p.Trim()).ToArray();
+            var call = new Regex(@"^[ \t]*" + Regex.Escape(def.Groups[1].Value) + @"[ \t]*\(([^)]*)\)", RegexOptions.Multiline);
+            foreach (Match inv in call.Matches(text))
+            {
+                var args = inv.Groups[1].Value.Split(',').Select(a => a.Trim()).ToArray();
+                if (args.Length != parameters.Length) continue;
+                foreach (var t in templates)
+                    yield return string.Concat(t.Split("##").Select(tok =>
+                    {
+                        tok = tok.Trim();
+                        int at = Array.IndexOf(parameters, tok);
+                        return at < 0 ? tok : args[at];
+                    }));
+            }
+        }
+    }
+
     /// <summary>Raw embedded text of a kernels-cu file (e.g. "common.cuh").</summary>
     public static string Raw(string file)
     {
@@ -54,9 +88,8 @@ public static partial class KernelLibrary
             string file = res["kernels-cu/".Length..];
             string text = Raw(file);
             sources[file] = Compose(file, text, common);
-            foreach (Match m in KernelDecl().Matches(text))
+            foreach (string name in KernelNames(text))
             {
-                string name = m.Groups[1].Value;
                 if (kernels.TryGetValue(name, out var other))
                     throw new InvalidOperationException($"kernel {name} is defined in both {other} and {file}");
                 kernels[name] = file;

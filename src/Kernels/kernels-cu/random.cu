@@ -1,4 +1,5 @@
-// Philox4x32-10 draws (CudaBackend.Random.cs), the exact stream of Engine.Random.Philox:
+// Philox4x32-10 draws (CudaBackend.Random.cs), the exact stream of Engine.Random.Philox (the block
+// function philox::block lives in common.cuh, shared with vq.cu's dead-code restarts):
 // key = (lo32(seed), hi32(seed)); block b = Philox(counter = (lo32(offset + b), hi32(offset + b), 0, 0)).
 //   f32: element i uses block i / 4, word i % 4;  f64: element i uses block i / 2, words 2(i % 2), 2(i % 2) + 1.
 // One thread per Philox block writes its 4 (f32) or 2 (f64) elements; the tail block is guarded.
@@ -8,30 +9,6 @@
 
 namespace philox
 {
-
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
-struct Words { unsigned int w0, w1, w2, w3; };
-
-// Block number `block` of the stream for `seed`: ten rounds, the key bumped between rounds.
-__device__ __forceinline__ Words block(unsigned long long seed, unsigned long long block)
-{
-    unsigned int c0 = (unsigned int)block, c1 = (unsigned int)(block >> 32), c2 = 0u, c3 = 0u;
-    unsigned int k0 = (unsigned int)seed, k1 = (unsigned int)(seed >> 32);
-    for (int r = 0; r < 10; r++)
-    {
-        if (r > 0) { k0 += PHILOX_W0; k1 += PHILOX_W1; }
-        unsigned int hi0 = __umulhi(PHILOX_M0, c0), lo0 = PHILOX_M0 * c0;
-        unsigned int hi1 = __umulhi(PHILOX_M1, c2), lo1 = PHILOX_M1 * c2;
-        unsigned int n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
-        c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
-    }
-    Words w = { c0, c1, c2, c3 };
-    return w;
-}
 
 // 2^-24 and 2^-53, exact.
 #define PHILOX_F24 5.9604644775390625e-08f

@@ -37,6 +37,11 @@ public class NvrtcCompileTests
                 var ptx = System.Text.Encoding.UTF8.GetString(image);
                 foreach (var (kernel, f) in KernelLibrary.KernelFiles)
                     if (f == file) Assert.True(ptx.Contains($".entry {kernel}("), $"{file}: kernel {kernel} missing from the PTX");
+                // And the converse: every entry the PTX holds can be launched by name (macro-pasted
+                // names included), or a real GPU would refuse it as undefined.
+                foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(ptx, @"\.entry\s+(\w+)\s*\("))
+                    Assert.True(KernelLibrary.KernelFiles.TryGetValue(m.Groups[1].Value, out var owner) && owner == file,
+                        $"{file}: PTX entry {m.Groups[1].Value} is not in the kernel index");
             }
         }
     }
