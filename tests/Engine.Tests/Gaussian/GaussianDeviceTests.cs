@@ -95,7 +95,7 @@ public class GaussianDeviceTests
                     break;
                 }
                 case "dequantize":
-                    foreach (var (seed, offset, bins, centered) in new[] { (31UL, 7UL, 32.0, true), (9UL, (1UL << 32) - 1, 256.0, false) })
+                    foreach (var (seed, offset, bins, centered) in new[] { (31UL, 7UL, 32.0, true), (9UL, (1UL << 32) - 1, 256.0, false), (5UL, 3UL, 100.0, true) })
                     {
                         int[] shape = s;
                         yield return new Case($"{sh} seed {seed} offset {offset} {bins} bins{(centered ? " centered" : "")}", [s], [(0, 1)],

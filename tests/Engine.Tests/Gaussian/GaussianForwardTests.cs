@@ -240,6 +240,8 @@ public class GaussianForwardTests
         var want = Ops.Add(x, Ops.Div(Ops.Sub(u, 0.5), 32.0)).ToDoubleArray();
         var got = Ops.Dequantize(x, 32, 31, 7).ToDoubleArray();
         Assert.Equal(want, got);
+        // a bin count whose reciprocal is inexact: division, not multiplication by 1 / bins
+        Assert.Equal(Ops.Add(x, Ops.Div(Ops.Sub(u, 0.5), 100.0)).ToDoubleArray(), Ops.Dequantize(x, 100, 31, 7).ToDoubleArray());
         var xs = x.ToDoubleArray();
         var plain = Ops.Dequantize(x, 256, 31, 7, centered: false).ToDoubleArray();
         for (int i = 0; i < n; i++)

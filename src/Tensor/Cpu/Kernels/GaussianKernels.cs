@@ -5,7 +5,7 @@
 //
 // Vectorized with Vector<T> (Vector.Exp), a short tail run as one zero-padded vector, so every element
 // goes through the same arithmetic. Random numbers come from Engine.Random.Philox's fills (the very
-// code behind Tensor.Normal / Tensor.Uniform), started at the Philox block holding the first element.
+// code behind Tensor.Normal / Tensor.Uniform), one tile at a time; tiles start on Philox block bounds.
 // Reductions: each group is cut into fixed chunks of ReduceChunk elements whose sums (lanes in double,
 // then the lanes in order) are added in chunk order, so the result depends only on n and G, never
 // on the thread count.
@@ -33,7 +33,7 @@ public static unsafe class GaussianKernels
     {
         ForTiles(n, 16, (i0, i1) =>
         {
-            Span<T> buf = stackalloc T[Tile + 4];
+            Span<T> buf = stackalloc T[Tile];
             for (long s = i0; s < i1; s += Tile)
             {
                 int len = (int)Math.Min(Tile, i1 - s);
@@ -57,7 +57,7 @@ public static unsafe class GaussianKernels
     {
         ForTiles(n, gls == null ? 1 : 16, (i0, i1) =>
         {
-            Span<T> buf = stackalloc T[Tile + 4];
+            Span<T> buf = stackalloc T[Tile];
             var vt = new Vector<T>(t); var va = new Vector<T>(a);
             for (long s = i0; s < i1; s += Tile)
             {
@@ -76,15 +76,22 @@ public static unsafe class GaussianKernels
         });
     }
 
-    /// <summary>Normals for elements [start, start + len) of the (seed, offset) stream, in buf.</summary>
+    /// <summary>Normals for elements [start, start + len) of the (seed, offset) stream, in buf. start is a tile
+    /// start, so a whole number of Philox blocks (4 f32 or 2 f64 elements) precedes it.</summary>
     private static Span<T> Normals<T>(Span<T> buf, long start, int len, ulong seed, ulong offset) where T : unmanaged
     {
+        ulong block = offset + FirstBlock<T>(start);
+        if (typeof(T) == typeof(float)) Philox.FillNormal(MemoryMarshal.Cast<T, float>(buf[..len]), seed, block, 0f, 1f);
+        else Philox.FillNormal(MemoryMarshal.Cast<T, double>(buf[..len]), seed, block, 0.0, 1.0);
+        return buf[..len];
+    }
+
+    /// <summary>The Philox block of element start, which must begin a block (tiles are multiples of 4 elements).</summary>
+    private static ulong FirstBlock<T>(long start) where T : unmanaged
+    {
         int per = typeof(T) == typeof(float) ? 4 : 2;
-        int skip = (int)(start % per);
-        ulong block = offset + (ulong)(start / per);
-        if (typeof(T) == typeof(float)) Philox.FillNormal(MemoryMarshal.Cast<T, float>(buf[..(skip + len)]), seed, block, 0f, 1f);
-        else Philox.FillNormal(MemoryMarshal.Cast<T, double>(buf[..(skip + len)]), seed, block, 0.0, 1.0);
-        return buf.Slice(skip, len);
+        if (start % per != 0) throw new InvalidOperationException($"Gaussian kernels: tile start {start} is inside a Philox block");
+        return (ulong)(start / per);
     }
 
     // ------------------------------------------------------------------ dequantization
@@ -95,16 +102,14 @@ public static unsafe class GaussianKernels
     {
         ForTiles(n, 8, (i0, i1) =>
         {
-            Span<T> buf = stackalloc T[Tile + 4];
+            Span<T> buf = stackalloc T[Tile];
             for (long s = i0; s < i1; s += Tile)
             {
                 int len = (int)Math.Min(Tile, i1 - s);
-                int per = typeof(T) == typeof(float) ? 4 : 2;
-                int skip = (int)(s % per);
-                ulong block = offset + (ulong)(s / per);
-                if (typeof(T) == typeof(float)) Philox.FillUniform(MemoryMarshal.Cast<T, float>(buf[..(skip + len)]), seed, block, 0f, 1f);
-                else Philox.FillUniform(MemoryMarshal.Cast<T, double>(buf[..(skip + len)]), seed, block, 0.0, 1.0);
-                for (int j = 0; j < len; j++) y[s + j] = x[s + j] + (buf[skip + j] - c) / nBins;
+                ulong block = offset + FirstBlock<T>(s);
+                if (typeof(T) == typeof(float)) Philox.FillUniform(MemoryMarshal.Cast<T, float>(buf[..len]), seed, block, 0f, 1f);
+                else Philox.FillUniform(MemoryMarshal.Cast<T, double>(buf[..len]), seed, block, 0.0, 1.0);
+                for (int j = 0; j < len; j++) y[s + j] = x[s + j] + (buf[j] - c) / nBins;
             }
         });
     }
