@@ -1,6 +1,7 @@
 // Fused Gaussian ops with their backward rules (forward math and validation: Engine.Ops, Ops/Gaussian.cs).
 // Each backward is one fused pass that writes the gradients of every input that requires grad and
-// skips the rest. Rules return fresh tensors; the engine accumulates them.
+// skips the rest. Rules return fresh tensors (the sample's mean gradient in Noise mode is the upstream
+// gradient itself, returned as an alias); the engine accumulates them out of place.
 //
 // Random ops are pure functions of (seed, offset): GaussianSample keeps no eps tensor, its backward
 // regenerates eps from the same counter range. A draw of n elements of dtype d consumes

@@ -126,10 +126,13 @@ __device__ __forceinline__ void finish(T* y, const double* part, const T* addend
     }
 }
 
-// scale * gy of element i's group (m elements per group).
+// scale * gy of element i's group (m elements per group). 64-bit division is a long instruction
+// sequence on the GPU: a 32-bit one serves whenever i and m fit.
 template <typename T> __device__ __forceinline__ T gval(const T* gy, long long i, long long m, T s)
 {
-    return (m == 1 ? gy[i] : gy[i / m]) * s;
+    if (m == 1) return gy[i] * s;
+    long long g = (unsigned long long)(i | m) <= 0xffffffffull ? (long long)((unsigned int)i / (unsigned int)m) : i / m;
+    return gy[g] * s;
 }
 
 template <typename T>

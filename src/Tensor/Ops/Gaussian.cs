@@ -3,7 +3,8 @@
 // no softplus, no clamping) and of DeFlow's split prior (specs/deflow.md §3.8): reparameterized
 // sample, KL divergence, negative log-likelihood, the flow's bits per dimension and dequantization.
 // Each op validates (typed errors naming the op, shapes, dtypes and devices) before allocating, makes
-// strided inputs contiguous and calls one backend method; backward ops return fresh tensors.
+// strided inputs contiguous and calls one backend method; backward ops return fresh tensors, except
+// GaussianSampleBackward's mean gradient when it is the upstream gradient itself (an alias).
 //
 // Layout: inputs of one op share one shape; dim 0 is the batch (per-sample reductions sum or average
 // over all other dims).

@@ -249,6 +249,18 @@ public class GaussianDeviceTests
         }
     }
 
+    /// <summary>The emulator finds kernels in preprocessed code, the GPU's kernel library by scanning the source
+    /// for `extern "C" __global__ void name(`: every kernel of gaussian.cu must be visible to both, or the emu
+    /// rows pass while a real GPU cannot launch it.</summary>
+    [Fact]
+    public void EveryGaussianKernelIsIndexedForTheGpu()
+    {
+        var emulated = TestDevices.EmuRuntime.Kernels().Where(k => k.StartsWith("gauss_", StringComparison.Ordinal)).Order().ToArray();
+        var indexed = Engine.Cuda.KernelLibrary.KernelFiles.Where(kv => kv.Value == "gaussian.cu").Select(kv => kv.Key).Order().ToArray();
+        Assert.Equal(20, indexed.Length);
+        Assert.Equal(indexed, emulated);
+    }
+
     public static TheoryData<string, ulong, ulong, int> DrawRows()
     {
         var r = new TheoryData<string, ulong, ulong, int>();

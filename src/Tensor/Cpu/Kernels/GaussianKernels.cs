@@ -34,11 +34,11 @@ public static unsafe class GaussianKernels
         ForTiles(n, 16, (i0, i1) =>
         {
             Span<T> buf = stackalloc T[Tile];
+            var vt = new Vector<T>(t); var va = new Vector<T>(a);
             for (long s = i0; s < i1; s += Tile)
             {
                 int len = (int)Math.Min(Tile, i1 - s);
                 var eps = Normals(buf, s, len, seed, offset);
-                var vt = new Vector<T>(t); var va = new Vector<T>(a);
                 fixed (T* pe = eps)
                     for (int j = 0; j < len; j += W<T>())
                     {
@@ -141,11 +141,17 @@ public static unsafe class GaussianKernels
     /// <summary>gmu1 = g d w, gmu2 = -gmu1, gls1 = g (v - 1), gls2 = g (1 - v - d^2 w), g = scale * gy[group].</summary>
     public static void KlBackward<T>(long n, long groups, T* mu1, T* ls1, T* mu2, T* ls2, T* gy, double scale, T* gmu1, T* gls1, T* gmu2, T* gls2)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => GroupWise(n, groups, gy, scale, 8, new KlGrad<T>(mu1, ls1, mu2, ls2, gmu1, gls1, gmu2, gls2));
+
+    private readonly struct KlGrad<T>(T* mu1, T* ls1, T* mu2, T* ls2, T* gmu1, T* gls1, T* gmu2, T* gls2) : IGradBody<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        GroupWise(n, groups, gy, scale, 8, (i, c, g) =>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run(long i, int c, Vector<T> g)
         {
             var d = Ld(mu1, i, c) - Ld(mu2, i, c);
-            var w = ls2 == null ? Vector<T>.One : Exp(-(Ld(ls2, i, c) + Ld(ls2, i, c)));
+            var l2 = Ld(ls2, i, c);
+            var w = ls2 == null ? Vector<T>.One : Exp(-(l2 + l2));
             if (gmu1 != null || gmu2 != null)
             {
                 var gm = g * d * w;
@@ -154,12 +160,12 @@ public static unsafe class GaussianKernels
             }
             if (gls1 != null || gls2 != null)
             {
-                var r = Ld(ls1, i, c) - Ld(ls2, i, c);
+                var r = Ld(ls1, i, c) - l2;
                 var vm1 = Exp(r + r) - Vector<T>.One;
                 if (gls1 != null) St(gls1, i, c, g * vm1);
                 if (gls2 != null) St(gls2, i, c, -(g * (vm1 + d * d * w)));
             }
-        });
+        }
     }
 
     // ------------------------------------------------------------------ negative log-likelihood
@@ -186,11 +192,17 @@ public static unsafe class GaussianKernels
     /// <summary>gx = g r w, gmu = -gx, gls = g (1 - r^2 w), r = x - mu, w = e^{-2 ls}, g = scale * gy[group].</summary>
     public static void NllBackward<T>(long n, long groups, T* x, T* mu, T* ls, T* gy, double scale, T* gx, T* gmu, T* gls)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => GroupWise(n, groups, gy, scale, 4, new NllGrad<T>(x, mu, ls, gx, gmu, gls));
+
+    private readonly struct NllGrad<T>(T* x, T* mu, T* ls, T* gx, T* gmu, T* gls) : IGradBody<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        GroupWise(n, groups, gy, scale, 4, (i, c, g) =>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run(long i, int c, Vector<T> g)
         {
             var r = Ld(x, i, c) - Ld(mu, i, c);
-            var w = ls == null ? Vector<T>.One : Exp(-(Ld(ls, i, c) + Ld(ls, i, c)));
+            var l = Ld(ls, i, c);
+            var w = ls == null ? Vector<T>.One : Exp(-(l + l));
             var rw = r * w;
             if (gx != null || gmu != null)
             {
@@ -199,7 +211,7 @@ public static unsafe class GaussianKernels
                 if (gmu != null) St(gmu, i, c, -gr);
             }
             if (gls != null) St(gls, i, c, g * (Vector<T>.One - r * rw));
-        });
+        }
     }
 
     // ------------------------------------------------------------------ shared drivers
@@ -281,12 +293,16 @@ public static unsafe class GaussianKernels
         return s;
     }
 
-    private delegate void GroupBody<T>(long i, int c, Vector<T> g) where T : unmanaged;
+    private interface IGradBody<T> where T : unmanaged
+    {
+        /// <summary>Writes the gradients of elements [i, i + c) (c at most one vector) for upstream g.</summary>
+        void Run(long i, int c, Vector<T> g);
+    }
 
     /// <summary>Runs body over every vector of [0, n) with g = scale * gy of the element's group (a per-lane
     /// vector when G == n, else a broadcast: a vector never crosses a group boundary).</summary>
-    private static void GroupWise<T>(long n, long groups, T* gy, double scale, long work, GroupBody<T> body)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static void GroupWise<T, B>(long n, long groups, T* gy, double scale, long work, B body)
+        where T : unmanaged, IFloatingPointIeee754<T> where B : struct, IGradBody<T>
     {
         if (groups == 0 || n == 0) return;
         var s = T.CreateTruncating(scale);
@@ -298,7 +314,7 @@ public static unsafe class GaussianKernels
                 for (long i = i0; i < i1; i += W<T>())
                 {
                     int c = (int)Math.Min(W<T>(), i1 - i);
-                    body(i, c, scale == 1 ? Ld(gy, i, c) : vs * Ld(gy, i, c));
+                    body.Run(i, c, scale == 1 ? Ld(gy, i, c) : vs * Ld(gy, i, c));
                 }
             });
             return;
@@ -307,7 +323,7 @@ public static unsafe class GaussianKernels
         ForGroupChunks(n, groups, work, (task, i0, i1) =>
         {
             var g = new Vector<T>(s * gy[task / per]);
-            for (long i = i0; i < i1; i += W<T>()) body(i, (int)Math.Min(W<T>(), i1 - i), g);
+            for (long i = i0; i < i1; i += W<T>()) body.Run(i, (int)Math.Min(W<T>(), i1 - i), g);
         });
     }
 
@@ -348,9 +364,16 @@ public static unsafe class GaussianKernels
     {
         if (p == null) return Vector<T>.Zero;
         if (c == Vector<T>.Count) return Vector.Load(p + i);
+        return LdTail(p + i, c);
+    }
+
+    // Out of line: its stack buffer must not be inlined into the callers' loops.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector<T> LdTail<T>(T* p, int c) where T : unmanaged
+    {
         Span<T> t = stackalloc T[Vector<T>.Count];
         t.Clear();
-        new ReadOnlySpan<T>(p + i, c).CopyTo(t);
+        new ReadOnlySpan<T>(p, c).CopyTo(t);
         return new Vector<T>(t);
     }
 
