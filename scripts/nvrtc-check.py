@@ -1,8 +1,24 @@
 #!/usr/bin/env python3
 """Compiles kernels-cu files with NVRTC (no GPU needed), the way Engine.Cuda.KernelLibrary does:
-common.cuh is prepended to each .cu file. Usage: scripts/nvrtc-check.py [file.cu ...] [--arch sm_80]
+common.cuh is prepended to each .cu file and its `#include "x.cuh"` lines are replaced by the headers. Usage: scripts/nvrtc-check.py [file.cu ...] [--arch sm_80]
 Prints NVRTC's log for every file that fails; exit status 1 if any failed."""
-import ctypes, ctypes.util, glob, os, sys
+import ctypes, ctypes.util, glob, os, re, sys
+
+INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([\w.\-]+\.cuh)"[ \t]*$', re.M)
+
+def inline_includes(root, name, text):
+    """KernelLibrary.InlineIncludes: each included kernels-cu header once, #line kept right."""
+    seen = set()
+    def sub(m):
+        line = text.count("\n", 0, m.start()) + 1
+        resume = '#line %d "%s"' % (line + 1, name)
+        h = m.group(1)
+        if h == "common.cuh" or h in seen:
+            return "\n" + resume
+        seen.add(h)
+        body = open(os.path.join(root, h)).read().replace("#pragma once", "")
+        return '#line 1 "%s"\n%s\n%s' % (h, body, resume)
+    return INCLUDE.sub(sub, text)
 
 def load():
     for name in ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"]:
@@ -27,7 +43,8 @@ def main():
     print(f"NVRTC {maj.value}.{mnr.value}")
     bad = 0
     for f in files:
-        src = common + "\n#line 1 \"%s\"\n" % os.path.basename(f) + open(f).read()
+        name = os.path.basename(f)
+        src = common + "\n#line 1 \"%s\"\n" % name + inline_includes(root, name, open(f).read())
         for arch in archs:
             prog = ctypes.c_void_p()
             nv.nvrtcCreateProgram(ctypes.byref(prog), src.encode(), os.path.basename(f).encode(), 0, None, None)

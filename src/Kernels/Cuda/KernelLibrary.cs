@@ -1,9 +1,11 @@
 // The kernel library: the kernels-cu/*.cu files embedded in this assembly, compiled by NVRTC for
-// the device's exact architecture and cached on disk. A file is compiled the first time one of its
-// kernels is launched. The cache key is (source hash including common.cuh and the options, target
-// architecture, NVRTC version), so editing a kernel, changing NVRTC or moving to another GPU never
-// reuses a stale image. Cache folder: $ENGINE_KERNEL_CACHE, else $XDG_CACHE_HOME/engine/kernels,
-// else ~/.cache/engine/kernels (a read-only or missing home only disables the disk cache).
+// the device's exact architecture and cached on disk. common.cuh is prepended to every file, and a
+// file's `#include "x.cuh"` lines are replaced by those kernels-cu headers (e.g. philox.cuh). A file
+// is compiled the first time one of its kernels is launched. The cache key is (source hash including
+// common.cuh, the inlined headers and the options, target architecture, NVRTC version), so editing a
+// kernel, changing NVRTC or moving to another GPU never reuses a stale image. Cache folder:
+// $ENGINE_KERNEL_CACHE, else $XDG_CACHE_HOME/engine/kernels, else ~/.cache/engine/kernels (a
+// read-only or missing home only disables the disk cache).
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
@@ -77,6 +79,28 @@ public static partial class KernelLibrary
     public static string Compose(string file, string text, string common)
         => "#line 1 \"common.cuh\"\n" + common.Replace("#pragma once", "") + $"\n#line 1 \"{file}\"\n" + text;
 
+    [GeneratedRegex(@"^[ \t]*#[ \t]*include[ \t]+""(?<name>[\w.\-]+\.cuh)""[ \t]*\r?$", RegexOptions.Multiline)]
+    private static partial Regex LocalInclude();
+
+    /// <summary>Replaces each `#include "name.cuh"` line of a .cu text by that kernels-cu header (NVRTC
+    /// has no include path here), once per header, with #line directives around it so messages keep
+    /// pointing at the header's and the file's own lines. `header` returns a header's raw text.</summary>
+    public static string InlineIncludes(string file, string text, Func<string, string> header)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return LocalInclude().Replace(text, m =>
+        {
+            string name = m.Groups["name"].Value;
+            int line = text.Take(m.Index).Count(c => c == '\n') + 1; // the #include's own line
+            string resume = $"#line {line + 1} \"{file}\"";
+            if (name == "common.cuh" || !seen.Add(name)) return "\n" + resume; // common.cuh is prepended anyway
+            string h = header(name).Replace("#pragma once", "");
+            if (h.Contains("#include \"", StringComparison.Ordinal))
+                throw new InvalidOperationException($"kernels-cu/{name} (included by {file}) includes another file; headers must be self-contained");
+            return $"#line 1 \"{name}\"\n{h}\n{resume}";
+        });
+    }
+
     private static (Dictionary<string, string>, Dictionary<string, string>) LoadIndex()
     {
         var asm = typeof(KernelLibrary).Assembly;
@@ -87,7 +111,7 @@ public static partial class KernelLibrary
         {
             string file = res["kernels-cu/".Length..];
             string text = Raw(file);
-            sources[file] = Compose(file, text, common);
+            sources[file] = Compose(file, InlineIncludes(file, text, Raw), common);
             foreach (string name in KernelNames(text))
             {
                 if (kernels.TryGetValue(name, out var other))

@@ -27,11 +27,13 @@
 //
 // EMA update: vq_ema_stats_<t> (one block) updates the cluster sizes, sums them in double in a fixed
 // tree (strided per-thread partials, then halving), and per code writes the smoothed count or the
-// restart row (Philox, philox::block in common.cuh); vq_ema_codebook_<t> then updates sums and codes.
+// restart row (Philox, philox::block in philox.cuh); vq_ema_codebook_<t> then updates sums and codes.
 // Every product and sum there is an explicitly rounded intrinsic (no FMA contraction), as on the CPU.
 //
 // Squared error (the VQ losses): partial sums in double per block then one finishing block; the
 // backward writes gx = cx (x - q) and gq = cq (q - x), cx = (T)(ax * gy[0]) formed on the device.
+
+#include "philox.cuh"
 
 #define VQ_THREADS 256
 #define VQ_TX 16 // code lanes of a block (threadIdx.x % VQ_TX)
