@@ -41,6 +41,21 @@ public static class KernelBench
         return 2.0 * 4 * n / t[t.Count / 2];
     }
 
+    /// <summary>Every fused-op case of issue 5, lazily (each family frees a case's inputs when the
+    /// enumeration moves on). quick: the smallest size of each family only.</summary>
+    public static IEnumerable<KernelCase> AllCases(Device d, bool quick, string? filter)
+    {
+        bool Keep(string g, string n) => filter == null || $"{g} {n}".Contains(filter, StringComparison.OrdinalIgnoreCase);
+        foreach (long n in quick ? GaussianBench.Sizes.Take(1) : GaussianBench.Sizes)
+            foreach (var c in GaussianBench.Cases(d, n))
+                if (Keep("gaussian", c.name)) yield return new KernelCase("gaussian", c.name, 0, c.bytesFloor, c.fused, c.composed);
+        var vq = quick ? VqBench.Cases(d, 8192, 64, [512]) : VqBench.Cases(d);
+        foreach (var c in vq)
+            if (Keep("vq", c.name)) yield return new KernelCase("vq", c.name, c.flop, c.bytesFloor, c.fused, c.composed);
+        foreach (var c in quick ? FlowBench.Cases(d, [FlowBench.Shapes[0]]) : FlowBench.Cases(d))
+            if (Keep("flow", c.name)) yield return new KernelCase("flow", c.name, 0, c.bytesFloor, c.fused, c.composed);
+    }
+
     public static List<KernelRow> Run(Device d, IEnumerable<KernelCase> cases, int rounds, Action<string> log)
     {
         double bw = CopyBandwidth(d);

@@ -18,8 +18,27 @@ internal static class BenchCommand
         {
             case "cpu": return Cpu(Args.Parse(args[1..], "quick"));
             case "gpu": return Gpu(Args.Parse(args[1..]));
-            default: throw new ArgumentException($"bench: unknown target '{args[0]}' (targets: cpu, gpu)");
+            case "kernels": return Kernels(Args.Parse(args[1..], "quick"));
+            default: throw new ArgumentException($"bench: unknown target '{args[0]}' (targets: cpu, gpu, kernels)");
         }
+    }
+
+    private static int Kernels(Args a)
+    {
+        var dev = Device.Parse(a.String("device") ?? "cpu");
+        int rounds = a.Int("rounds", 7, 1);
+        bool quick = a.Flag("quick");
+        string? filter = a.String("filter"), json = a.String("json");
+        a.RejectUnknown("bench kernels");
+        DevicesCommand.Require(dev);
+        AnsiConsole.MarkupLine($"[bold]bench kernels[/]: fused ops vs their composition from primitive ops on {dev}, {rounds} interleaved rounds{(quick ? ", quick" : "")}");
+        var rows = KernelBench.Run(dev, KernelBench.AllCases(dev, quick, filter), rounds, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+        var table = new Spectre.Console.Table().AddColumn("op").AddColumn("fused ms").AddColumn("composed ms").AddColumn("speedup").AddColumn("floor ms").AddColumn("efficiency");
+        foreach (var r in rows)
+            table.AddRow(Markup.Escape($"{r.Group} {r.Name}"), r.FusedMs.ToString("F3"), r.ComposedMs.ToString("F3"), $"x{r.Speedup:F2}", r.FloorMs.ToString("F3"), $"{100 * r.Efficiency:F0}%");
+        AnsiConsole.Write(table);
+        if (json is not null) { KernelBench.WriteJson(json, dev, rows); AnsiConsole.MarkupLine($"results written to {Markup.Escape(json)}"); }
+        return 0;
     }
 
     private static int Gpu(Args a)

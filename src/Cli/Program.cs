@@ -53,6 +53,10 @@ namespace Engine.Cli
             AnsiConsole.MarkupLine("  [green]devices[/]   the GPUs, driver, CUDA, NVRTC, cuBLAS and cuDNN this machine has (or why none was found)");
             AnsiConsole.MarkupLine("  [green]bench cpu[/] our CPU GEMM and conv kernels vs OpenBLAS and oneDNN, interleaved in one run: GFLOP/s, ratios, efficiency vs the measured FMA peak");
             AnsiConsole.MarkupLine("            --threads 1,2 (1 and all cores)  --quick (few cases and rounds: a smoke test)  --json FILE  --filter TEXT (cases whose name contains it)");
+            AnsiConsole.MarkupLine("  [green]bench gpu[/] cuBLAS SGEMM, cuDNN conv fwd/bwd and elementwise bandwidth on the CUDA backend (bench/gpu/run.sh sets them beside PyTorch)");
+            AnsiConsole.MarkupLine("            --device cuda[:N]  --reps N (7)  --iters N (10)  --json FILE");
+            AnsiConsole.MarkupLine("  [green]bench kernels[/] each fused op (Gaussian sample/KL, VQ search, flow ActNorm/coupling/1x1) vs its composition from primitive ops, with the memory-bandwidth floor");
+            AnsiConsole.MarkupLine("            --device cpu|cuda[:N] (cpu)  --rounds N (7)  --quick  --filter TEXT  --json FILE");
             AnsiConsole.MarkupLine("  [green]version[/]   print the version");
         }
     }
