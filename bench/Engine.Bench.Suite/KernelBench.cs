@@ -48,7 +48,7 @@ public static class KernelBench
         bool Keep(string g, string n) => filter == null || $"{g} {n}".Contains(filter, StringComparison.OrdinalIgnoreCase);
         foreach (long n in quick ? GaussianBench.Sizes.Take(1) : GaussianBench.Sizes)
             foreach (var c in GaussianBench.Cases(d, n))
-                if (Keep("gaussian", c.name)) yield return new KernelCase("gaussian", c.name, 0, c.bytesFloor, c.fused, c.composed);
+                if (Keep("gaussian", c.name)) yield return new KernelCase("gaussian", $"{c.name} n={n}", 0, c.bytesFloor, c.fused, c.composed);
         var vq = quick ? VqBench.Cases(d, 8192, 64, [512]) : VqBench.Cases(d);
         foreach (var c in vq)
             if (Keep("vq", c.name)) yield return new KernelCase("vq", c.name, c.flop, c.bytesFloor, c.fused, c.composed);
