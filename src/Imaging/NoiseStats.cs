@@ -1,0 +1,159 @@
+// Noise statistics for judging synthetic degradations (BENCHMARK.md step 6; the spec's section C.3):
+// - residuals on the 8-bit grid: n = noisy/255 - clean/255 (NeCA: real and synthetic noisy images
+//   are both quantized like saved 8-bit images, which Image8 already is), all pixels and channels
+//   pooled, no per-channel split;
+// - the histogram KL divergence between two residual sets, with the bins and zero handling of a
+//   named variant (NoiseKldVariant); default NeCA: 64 bins of width 0.2/64 over [-0.1, 0.1] plus
+//   the two overflow bins (-1000, -0.1) and (0.1, 1000), 67 edges, numpy histogram semantics
+//   ([left, right), last bin closed), forward KL(real || synthetic), natural log, over the bins where
+//   both histograms are non-zero, no smoothing;
+// - the residual standard deviation per band of clean intensity, and the synthetic/real ratio.
+// Edges replicate numpy: np.arange(-0.1, 0.1 + 1e-9, 0.2/64) fills start + i * ((start + step) - start),
+// so the middle edge is not exactly 0 and a zero residual falls where numpy puts it.
+namespace Engine.Imaging;
+
+/// <summary>How the noise histograms are binned and compared.</summary>
+public enum NoiseKldVariant
+{
+    /// <summary>NeCA cal_kld: 66 bins (64 in [-0.1, 0.1] + 2 overflow), forward KL over bins with P &gt; 0 and Q &gt; 0.</summary>
+    NeCa,
+    /// <summary>Noise Flow kldiv_simple: the same 66 bins, add-one smoothing (count + 1) / (n + 66) on both, forward KL.</summary>
+    NoiseFlowAddOne,
+}
+
+/// <summary>Residual statistics of one band of clean intensity [Lo, Hi) (the last band closed).</summary>
+public readonly record struct BandStat(double Lo, double Hi, long Count, double Mean, double Std);
+
+public static class NoiseStats
+{
+    /// <summary>The 67 edges of the NeCA / Noise Flow histogram, bit-identical to numpy's
+    /// concatenate(([-1000], arange(-0.1, 0.1 + 1e-9, 0.2 / 64), [1000])).</summary>
+    public static double[] NeCaEdges()
+    {
+        double start = -0.1, stop = 0.1 + 1e-9, step = 0.2 / 64;
+        int len = (int)Math.Ceiling((stop - start) / step);
+        double delta = (start + step) - start;
+        var e = new double[len + 2];
+        e[0] = -1000.0;
+        e[1] = start;
+        if (len > 1) e[2] = start + step;
+        for (int i = 2; i < len; i++) e[i + 1] = start + i * delta;
+        e[len + 1] = 1000.0;
+        return e;
+    }
+
+    /// <summary>numpy.histogram counts for sorted edges: bin k is [e_k, e_k+1), the last bin also takes
+    /// its right edge; values outside [e_0, e_last] and NaN are not counted.</summary>
+    public static long[] Histogram(ReadOnlySpan<double> values, double[] edges)
+    {
+        if (edges.Length < 2) throw new InvalidArgumentException("Histogram", $"needs at least 2 edges, got {edges.Length}");
+        var counts = new long[edges.Length - 1];
+        double lo = edges[0], hi = edges[^1];
+        foreach (double v in values)
+        {
+            if (!(v >= lo && v <= hi)) continue;
+            int k;
+            if (v == hi) k = counts.Length - 1;
+            else
+            {
+                // largest k with edges[k] <= v (numpy searchsorted side='right' minus one)
+                int a = 0, b = edges.Length - 1;
+                while (b - a > 1) { int m = (a + b) >> 1; if (edges[m] <= v) a = m; else b = m; }
+                k = a;
+            }
+            counts[k]++;
+        }
+        return counts;
+    }
+
+    /// <summary>Residuals noisy/255 - clean/255 of two 8-bit images, (H, W, C) order, all channels.</summary>
+    public static double[] Residuals(Image8 noisy, Image8 clean)
+    {
+        if (noisy.Height != clean.Height || noisy.Width != clean.Width || noisy.Channels != clean.Channels)
+            throw new ShapeMismatchException("NoiseStats.Residuals", $"noisy {noisy.ShapeText} vs clean {clean.ShapeText}");
+        var r = new double[noisy.Data.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = noisy.Data[i] / 255.0 - clean.Data[i] / 255.0;
+        return r;
+    }
+
+    /// <summary>Forward KL(real || synthetic) between the histograms of two residual sets (natural log).
+    /// 0 when the histograms agree; empty inputs are rejected.</summary>
+    public static double HistogramKl(ReadOnlySpan<double> realResiduals, ReadOnlySpan<double> synthResiduals, NoiseKldVariant variant = NoiseKldVariant.NeCa)
+    {
+        if (realResiduals.Length == 0 || synthResiduals.Length == 0)
+            throw new InvalidArgumentException("HistogramKl", $"empty residual set (real {realResiduals.Length}, synthetic {synthResiduals.Length})");
+        var edges = NeCaEdges();
+        var p = Histogram(realResiduals, edges);
+        var q = Histogram(synthResiduals, edges);
+        int nb = p.Length;
+        double kl = 0;
+        for (int k = 0; k < nb; k++)
+        {
+            double pk, qk;
+            if (variant == NoiseKldVariant.NeCa)
+            {
+                if (p[k] == 0 || q[k] == 0) continue;
+                // numpy divides the counts by the element count (np.prod(data.shape)), as here
+                pk = (double)p[k] / realResiduals.Length;
+                qk = (double)q[k] / synthResiduals.Length;
+            }
+            else
+            {
+                pk = (p[k] + 1.0) / (realResiduals.Length + (double)nb);
+                qk = (q[k] + 1.0) / (synthResiduals.Length + (double)nb);
+            }
+            kl += pk * (Math.Log(pk) - Math.Log(qk));
+        }
+        return kl;
+    }
+
+    /// <summary>KL between the residual histograms of (realNoisy - clean) and (synthNoisy - clean).</summary>
+    public static double HistogramKl(Image8 clean, Image8 realNoisy, Image8 synthNoisy, NoiseKldVariant variant = NoiseKldVariant.NeCa)
+        => HistogramKl(Residuals(realNoisy, clean), Residuals(synthNoisy, clean), variant);
+
+    /// <summary>Residual mean and population standard deviation per band of clean intensity.
+    /// <paramref name="clean"/> holds the clean values in [0,1] (same order as the residuals); band b
+    /// covers [b/bands, (b+1)/bands), the last one closed at 1. Empty bands report Count 0 and NaN.</summary>
+    public static BandStat[] StdPerBand(ReadOnlySpan<double> clean, ReadOnlySpan<double> residuals, int bands = 8)
+    {
+        if (clean.Length != residuals.Length)
+            throw new ShapeMismatchException("StdPerBand", $"{clean.Length} clean values vs {residuals.Length} residuals");
+        if (bands < 1) throw new InvalidArgumentException("StdPerBand", $"bands must be >= 1, got {bands}");
+        var n = new long[bands]; var s = new double[bands]; var ss = new double[bands];
+        for (int i = 0; i < clean.Length; i++)
+        {
+            double c = clean[i];
+            if (!(c >= 0 && c <= 1))
+                throw new InvalidArgumentException("StdPerBand", $"clean value {c} at {i} is outside [0,1]");
+            int b = Math.Min((int)(c * bands), bands - 1);
+            n[b]++; s[b] += residuals[i];
+        }
+        var mean = new double[bands];
+        for (int b = 0; b < bands; b++) mean[b] = n[b] > 0 ? s[b] / n[b] : double.NaN;
+        // two passes: the residuals are small and nearly zero-mean, a one-pass formula would cancel
+        for (int i = 0; i < clean.Length; i++)
+        {
+            int b = Math.Min((int)(clean[i] * bands), bands - 1);
+            double d = residuals[i] - mean[b];
+            ss[b] += d * d;
+        }
+        var r = new BandStat[bands];
+        for (int b = 0; b < bands; b++)
+            r[b] = new BandStat((double)b / bands, (double)(b + 1) / bands, n[b], mean[b], n[b] > 0 ? Math.Sqrt(ss[b] / n[b]) : double.NaN);
+        return r;
+    }
+
+    /// <summary>Per band of clean intensity: std(synthetic residual) / std(real residual); NaN where a
+    /// band is empty or the real std is 0. 1 everywhere means the noise level matches at every brightness.</summary>
+    public static double[] StdRatioPerBand(Image8 clean, Image8 realNoisy, Image8 synthNoisy, int bands = 8)
+    {
+        var c = new double[clean.Data.Length];
+        for (int i = 0; i < c.Length; i++) c[i] = clean.Data[i] / 255.0;
+        var real = StdPerBand(c, Residuals(realNoisy, clean), bands);
+        var synth = StdPerBand(c, Residuals(synthNoisy, clean), bands);
+        var ratio = new double[bands];
+        for (int b = 0; b < bands; b++)
+            ratio[b] = real[b].Count > 0 && real[b].Std > 0 ? synth[b].Std / real[b].Std : double.NaN;
+        return ratio;
+    }
+}
