@@ -77,7 +77,9 @@ public static class NoiseStats
     }
 
     /// <summary>Forward KL(real || synthetic) between the histograms of two residual sets (natural log).
-    /// 0 when the histograms agree; empty inputs are rejected.</summary>
+    /// 0 when the histograms agree; empty inputs are rejected. NeCA caveat: bins empty in either
+    /// histogram are skipped, so synthetic mass where the real noise has none is not penalized (a 3x too
+    /// wide noise can score below 0.01); read it together with the std ratio or the add-one variant.</summary>
     public static double HistogramKl(ReadOnlySpan<double> realResiduals, ReadOnlySpan<double> synthResiduals, NoiseKldVariant variant = NoiseKldVariant.NeCa)
     {
         if (realResiduals.Length == 0 || synthResiduals.Length == 0)
