@@ -13,6 +13,7 @@
 //   K1 = 0.01, K2 = 0.03, then the mean of the map after dropping 5 px on every side, per channel,
 //   averaged over channels. Needs at least 11x11 after the crop (skimage raises there too).
 // Dataset scores are means of per-image values; that is the caller's loop.
+using System.Numerics;
 using Engine;
 
 namespace Engine.Imaging;
@@ -131,27 +132,42 @@ public static class Metrics
     }
 
     /// <summary>Separable Gaussian over an (H, W) plane: along axis 0 first, then axis 1, as
-    /// scipy.ndimage.gaussian_filter does; float64 throughout.</summary>
+    /// scipy.ndimage.gaussian_filter does; float64 throughout, each output a sum over taps in
+    /// ascending offset order (products and sums kept separate: no FMA contraction).</summary>
     private static double[] Gaussian(double[] src, int h, int w)
     {
+        int r = SsimRadius;
         var tmp = new double[h * w];
         var dst = new double[h * w];
-        int r = SsimRadius;
+        int vw = Vector<double>.Count;
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-            {
-                double s = 0;
-                for (int k = -r; k <= r; k++) s += Taps[k + r] * src[Reflect(y + k, h) * w + x];
-                tmp[y * w + x] = s;
-            }
+        {
+            var row = tmp.AsSpan(y * w, w);
+            for (int k = -r; k <= r; k++)
+                Axpy(Taps[k + r], src.AsSpan(Reflect(y + k, h) * w, w), row, vw);
+        }
+        var pad = new double[w + 2 * r];
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-            {
-                double s = 0;
-                for (int k = -r; k <= r; k++) s += Taps[k + r] * tmp[y * w + Reflect(x + k, w)];
-                dst[y * w + x] = s;
-            }
+        {
+            for (int x = -r; x < w + r; x++) pad[x + r] = tmp[y * w + Reflect(x, w)];
+            var row = dst.AsSpan(y * w, w);
+            for (int k = -r; k <= r; k++)
+                Axpy(Taps[k + r], pad.AsSpan(k + r, w), row, vw);
+        }
         return dst;
+    }
+
+    /// <summary>acc += t * s, element by element.</summary>
+    private static void Axpy(double t, ReadOnlySpan<double> s, Span<double> acc, int vw)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var tv = new Vector<double>(t);
+            for (; i <= acc.Length - vw; i += vw)
+                (new Vector<double>(acc[i..]) + tv * new Vector<double>(s[i..])).CopyTo(acc[i..]);
+        }
+        for (; i < acc.Length; i++) acc[i] += t * s[i];
     }
 
     /// <summary>Mean SSIM of one (H, W) plane pair on the 0..255 scale.</summary>
@@ -164,8 +180,11 @@ public static class Metrics
         int n = h * w;
         var xx = new double[n]; var yy = new double[n]; var xy = new double[n];
         for (int i = 0; i < n; i++) { xx[i] = x[i] * x[i]; yy[i] = y[i] * y[i]; xy[i] = x[i] * y[i]; }
-        var ux = Gaussian(x, h, w); var uy = Gaussian(y, h, w);
-        var uxx = Gaussian(xx, h, w); var uyy = Gaussian(yy, h, w); var uxy = Gaussian(xy, h, w);
+        // the five filtered planes are independent
+        var inputs = new[] { x, y, xx, yy, xy };
+        var f = new double[5][];
+        Parallel.For(0, 5, j => f[j] = Gaussian(inputs[j], h, w));
+        double[] ux = f[0], uy = f[1], uxx = f[2], uyy = f[3], uxy = f[4];
         double c1 = SsimK1 * DataRange * (SsimK1 * DataRange), c2 = SsimK2 * DataRange * (SsimK2 * DataRange);
         double sum = 0;
         int pad = SsimRadius;
