@@ -1,7 +1,8 @@
 // Golden values for Engine.Imaging metrics: every case in Imaging/metrics.json (written by
 // Imaging/gen_metrics.py with scikit-image; versions are in the file) is recomputed here.
 // PSNR and SSIM (RGB, Y, Y rounded; border 0 and 4) must match skimage to 1e-4 absolute (dB for
-// PSNR); the noise histograms must match numpy's counts exactly and the KL / band statistics to 1e-12.
+// PSNR); the noise histograms must match numpy's counts exactly and the KL / band statistics and
+// AKLD to 1e-12.
 // Regenerate: /usr/bin/python3 tests/Engine.Tests/Imaging/gen_metrics.py
 using System.Globalization;
 using System.Text.Json;
@@ -165,5 +166,40 @@ public class MetricsGoldenTests
     {
         Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "Imaging", "gen_metrics.py")), "the generating script must sit beside metrics.json");
         Assert.False(string.IsNullOrEmpty(Root.GetProperty("skimage_version").GetString()));
+    }
+}
+
+public class AkldGoldenTests
+{
+    [Fact]
+    public void AkldMatchesTheNumpyRestatementOfDanet()
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Imaging", "metrics.json")));
+        var c = doc.RootElement.GetProperty("akld");
+        double[] Arr(System.Text.Json.JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var s = c.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var clean = Arr(c.GetProperty("clean"));
+        var real = Arr(c.GetProperty("real"));
+        var samples = c.GetProperty("samples").EnumerateArray().Select(Arr).ToList();
+        var expVar = Arr(c.GetProperty("real_var"));
+        var ours = Akld.LocalVariance(real, clean, s[0], s[1], s[2]);
+        Assert.Equal(expVar.Length, ours.Length);
+        double maxRel = 0;
+        for (int i = 0; i < ours.Length; i++) maxRel = Math.Max(maxRel, Math.Abs(ours[i] - expVar[i]) / expVar[i]);
+        Assert.True(maxRel < 1e-12, $"local variance max rel err {maxRel:E3}");
+        double exp = c.GetProperty("akld").GetDouble();
+        double got = Akld.Compute(clean, real, samples, s[0], s[1], s[2]);
+        Assert.True(Math.Abs(got - exp) < 1e-12, $"AKLD ours {got:R} numpy {exp:R}");
+        // the real noise against itself scores 0; a sample list is required
+        Assert.Equal(0.0, Akld.Compute(clean, real, new[] { real }, s[0], s[1], s[2]), 15);
+        Assert.Throws<InvalidArgumentException>(() => Akld.Compute(clean, real, Array.Empty<double[]>(), s[0], s[1], s[2]));
+        Assert.Throws<ShapeMismatchException>(() => Akld.Compute(clean, real, new[] { new double[3] }, s[0], s[1], s[2]));
+    }
+
+    [Fact]
+    public void SevenTapTableIsOpenCvsAndSumsToOne()
+    {
+        Assert.Equal(new[] { 0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125 }, Akld.Taps7);
+        Assert.Equal(1.0, Akld.Taps7.Sum());
     }
 }

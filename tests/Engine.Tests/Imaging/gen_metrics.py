@@ -8,7 +8,8 @@ channel_axis=-1); the Y channel is BT.601 (MATLAB rgb2ycbcr / BasicSR to_y_chann
 order): Y = 16 + 65.481 r + 128.553 g + 24.966 b with r = R/255, unrounded, or rounded half to even
 ("y_round", the MATLAB/KAIR uint8 variant). Border crop is img[b:-b, b:-b] before either metric.
 Noise KL: NeCA's cal_kld (66 bins, forward KL over bins non-zero in both) and Noise Flow's
-kldiv_simple (add-one smoothing), restated here with numpy; noise std per band of clean intensity.
+kldiv_simple (add-one smoothing), restated here with numpy; noise std per band of clean intensity;
+DANet's AKLD (7-tap OpenCV table, torch 'reflect' pad, clamped ratio) restated in float64 numpy.
 
 Provenance: versions of scikit-image, numpy and scipy are recorded in the JSON; written with Debian
 12's python3-skimage 0.19.3, numpy 1.24.2, scipy 1.10.1. Rerun from the repository root with
@@ -154,6 +155,35 @@ for name, s in (("close", synth_close), ("far", synth_far), ("wide", synth_wide)
         "bands_synth": std_bands(base.reshape(-1) / 255.0, s_res.reshape(-1), 8),
     })
 
+# ------------------------------------------------------------------ AKLD (DANet demo_AKLD, float64)
+k7 = np.array([1, 3.5, 7, 9, 7, 3.5, 1]) / 32.0   # cv2.getGaussianKernel(7, -1)
+g7 = np.outer(k7, k7)
+
+
+def local_var(noisy, clean):
+    e2 = (noisy - clean) ** 2
+    out = np.zeros_like(e2)
+    for ch in range(e2.shape[2]):
+        p = np.pad(e2[..., ch], 3, mode="reflect")   # torch pad 'reflect'
+        for y in range(e2.shape[0]):
+            for x in range(e2.shape[1]):
+                out[y, x, ch] = np.sum(p[y:y + 7, x:x + 7] * g7)
+    return np.maximum(out, 1e-10)
+
+
+def kl_zero(sf, sr):
+    r = np.clip(sf / sr, 0.1, 10)
+    return 0.5 * np.mean(np.log(1 / r) + r - 1.0)
+
+
+clean01 = base[:12, :14].astype(np.float64) / 255.0   # small: the floats are stored in full
+real01 = real[:12, :14].astype(np.float64) / 255.0
+samples = [clean01 + rng.normal(0, s, clean01.shape) for s in (0.02, 0.03, 0.08)]   # some leave [0,1]
+sr = local_var(real01, clean01)
+akld = float(np.mean([kl_zero(local_var(np.clip(s, 0, 1), clean01), sr) for s in samples]))
+akld_case = {"shape": list(clean01.shape), "clean": clean01.reshape(-1).tolist(), "real": real01.reshape(-1).tolist(),
+             "samples": [s.reshape(-1).tolist() for s in samples], "real_var": sr.reshape(-1).tolist(), "akld": akld}
+
 doc = {
     "generator": "tests/Engine.Tests/Imaging/gen_metrics.py",
     "skimage_version": skimage.__version__, "numpy_version": np.__version__, "scipy_version": scipy.__version__,
@@ -161,6 +191,7 @@ doc = {
     "cases": cases,
     "kld_edges": [float(e).hex() for e in edges],
     "noise_cases": noise_cases,
+    "akld": akld_case,
 }
 with open(OUT, "w") as f:
     json.dump(doc, f, separators=(",", ":"))
