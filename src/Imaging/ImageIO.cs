@@ -90,7 +90,7 @@ public static class ImageIO
         }
         catch (Exception e) when (e is not EngineException)
         {
-            throw new ImageFormatException(name, $"{format} encoder failed: {e.Message}");
+            throw new ImageFormatException(name, $"{FormatName(format)} encoder failed: {e.Message}");
         }
         return ms.ToArray();
     }
@@ -128,17 +128,18 @@ public static class ImageIO
         }
     }
 
-    private static Image Decode(string name, byte[] bytes, ImageFileFormat format)
+    private static Image Decode(string name, byte[] bytes, ImageFileFormat fileFormat)
     {
+        string format = FormatName(fileFormat);
         int bitDepth;
         ImageResult result;
         try
         {
             using (var ms = new MemoryStream(bytes, writable: false))
             {
-                var info = ImageInfo.FromStream(ms) ?? throw new ImageFormatException(name, $"corrupt {format} header");
+                var info = ImageInfo.FromStream(ms) ?? throw new ImageFormatException(name, $"corrupt or truncated {format} header ({bytes.Length} bytes)");
                 bitDepth = info.BitsPerChannel;
-                if (info.Width <= 0 || info.Height <= 0) throw new ImageFormatException(name, $"corrupt {format} header: size {info.Width}x{info.Height}");
+                if (info.Width <= 0 || info.Height <= 0) throw new ImageFormatException(name, $"corrupt or truncated {format} header: size {info.Width}x{info.Height}");
             }
             result = ImageResult.FromMemory(bytes, ReadComponents.RedGreenBlue);
         }
@@ -152,6 +153,9 @@ public static class ImageIO
             throw new ImageFormatException(name, $"corrupt or truncated {format} data ({bytes.Length} bytes): decoder returned no pixels");
         return Image.FromRgb8(result.Data, result.Width, result.Height, bitDepth);
     }
+
+    /// <summary>The upper-case name used in messages: PNG, JPEG, BMP.</summary>
+    public static string FormatName(ImageFileFormat f) => f.ToString().ToUpperInvariant();
 
     private static string Hex(byte[] b) => b.Length == 0 ? "none" : Convert.ToHexString(b, 0, Math.Min(8, b.Length));
 }
