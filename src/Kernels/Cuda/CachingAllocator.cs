@@ -45,7 +45,8 @@ public sealed class CachingAllocator(IDeviceMemory memory, string device = "cuda
         internal bool InUse;
     }
 
-    private readonly SortedDictionary<long, Stack<Block>> _free = new();
+    private readonly Dictionary<long, Stack<Block>> _free = new();  // size class -> free blocks (non-empty stacks only)
+    private readonly SortedSet<long> _freeSizes = [];                 // the keys of _free, for the large-block range lookup
     private readonly Lock _gate = new();
     private long _inUse, _cached, _peak, _driverAllocs, _hits, _requests;
 
@@ -84,13 +85,15 @@ public sealed class CachingAllocator(IDeviceMemory memory, string device = "cuda
         {
             _requests++;
             long limit = MaxFit(size);
-            foreach (var (sz, stack) in _free)
+            // Small classes: the exact class only (one lookup); large: the smallest cached class in [size, limit].
+            long found = -1;
+            if (size == limit) { if (_free.ContainsKey(size)) found = size; }
+            else if (_freeSizes.Count > 0) foreach (long sz in _freeSizes.GetViewBetween(size, limit)) { found = sz; break; }
+            if (found >= 0)
             {
-                if (sz < size) continue;
-                if (sz > limit) break;
-                if (stack.Count == 0) continue;
+                var stack = _free[found];
                 var b = stack.Pop();
-                if (stack.Count == 0) _free.Remove(sz);
+                if (stack.Count == 0) { _free.Remove(found); _freeSizes.Remove(found); }
                 _cached -= b.Size;
                 _hits++;
                 b.Requested = bytes;
@@ -129,7 +132,7 @@ public sealed class CachingAllocator(IDeviceMemory memory, string device = "cuda
             b.InUse = false;
             _inUse -= b.Size;
             _cached += b.Size;
-            if (!_free.TryGetValue(b.Size, out var s)) _free[b.Size] = s = new Stack<Block>();
+            if (!_free.TryGetValue(b.Size, out var s)) { _free[b.Size] = s = new Stack<Block>(); _freeSizes.Add(b.Size); }
             s.Push(b);
         }
     }
@@ -142,6 +145,7 @@ public sealed class CachingAllocator(IDeviceMemory memory, string device = "cuda
         {
             drop = _free.Values.SelectMany(s => s).ToList();
             _free.Clear();
+            _freeSizes.Clear();
             _cached = 0;
         }
         foreach (var b in drop) memory.Free(b.Ptr);

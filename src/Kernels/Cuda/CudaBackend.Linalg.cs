@@ -30,16 +30,9 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Where matmul's GEMM runs: cuBLAS on a GPU, or a runtime that brings its own (host emulation).</summary>
     public IGpuBlas Blas => Runtime as IGpuBlas ?? Libraries;
 
-    /// <summary>(transposed, leading dimension) of a (B, R, C) operand seen as a row-major R x C
-    /// matrix, or null when neither inner axis has unit stride.</summary>
-    internal static (bool t, long ld)? MatrixForm(Layout l)
-    {
-        long s1 = l.Strides[1], s2 = l.Strides[2];
-        int r = l.Shape[1], c = l.Shape[2];
-        if ((s2 == 1 || c == 1) && (r == 1 || s1 >= c)) return (false, r == 1 ? Math.Max(c, 1) : s1);
-        if ((s1 == 1 || r == 1) && (c == 1 || s2 >= r)) return (true, c == 1 ? Math.Max(r, 1) : s2);
-        return null;
-    }
+    /// <summary>(transposed, leading dimension) of a (B, R, C) operand as a row-major matrix, or null
+    /// when neither inner axis has unit stride: the CPU backend's rule, shared.</summary>
+    private static (bool t, long ld)? MatrixForm(Layout l) => Engine.Cpu.CpuBackend.MatrixForm(l);
 
     public void Matmul(Buf a, Buf b, Buf c)
     {

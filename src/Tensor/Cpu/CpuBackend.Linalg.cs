@@ -16,7 +16,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>Returns (transposed, leading dimension) for a (B, R, C) operand, or null if neither inner axis is unit-stride.</summary>
-    private static (bool t, long ld)? MatrixForm(Layout l)
+    internal static (bool t, long ld)? MatrixForm(Layout l)
     {
         long s1 = l.Strides[1], s2 = l.Strides[2];
         int r = l.Shape[1], c = l.Shape[2];

@@ -4,6 +4,7 @@
 using Engine.Autograd;
 using Engine.Models.Flow;
 using Engine.Tests.TensorCore;
+using Engine.Tests.Support;
 using Xunit;
 
 namespace Engine.Tests.Flow;
@@ -11,26 +12,7 @@ namespace Engine.Tests.Flow;
 [Collection("CpuMemory")] // asserts on process-wide CpuMemory counters: runs alone
 public class FlowErrorTests
 {
-    private static void Fails<TEx>(Func<object?> op, params string[] mustName) where TEx : EngineException
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        long live = CpuMemory.LiveBytes;
-        CpuMemory.ResetPeak();
-        TEx ex;
-        try
-        {
-            var r = op();
-            throw new Xunit.Sdk.XunitException($"expected {typeof(TEx).Name}, but the op succeeded ({r})");
-        }
-        catch (TEx e) { ex = e; }
-        catch (Xunit.Sdk.XunitException) { throw; }
-        catch (Exception e) { throw new Xunit.Sdk.XunitException($"expected {typeof(TEx).Name}, got {e.GetType().Name}: {e.Message}"); }
-        Assert.Equal(live, CpuMemory.LiveBytes);
-        Assert.True(CpuMemory.PeakBytes == live, $"the failing op allocated {CpuMemory.PeakBytes - live} bytes before throwing: {ex.Message}");
-        foreach (var s in mustName)
-            Assert.True(ex.Message.Contains(s, StringComparison.Ordinal), $"message does not name '{s}': {ex.Message}");
-    }
+    private static void Fails<TEx>(Func<object?> op, params string[] mustName) where TEx : EngineException => ErrorAssert.Fails<TEx>(op, mustName);
 
     private static Tensor T(params int[] shape) => Tensor.Ones(shape);
     private static Tensor T64(params int[] shape) => Tensor.Ones(shape, DType.F64);

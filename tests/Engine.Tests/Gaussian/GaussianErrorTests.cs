@@ -3,6 +3,7 @@
 // every offending shape / dtype / device, and allocate nothing (CpuMemory's live and peak bytes are
 // unchanged across the failing call). The backends' own buffer checks are exercised directly too.
 using Engine.Tests.TensorCore;
+using Engine.Tests.Support;
 using Xunit;
 
 namespace Engine.Tests.Gaussian;
@@ -10,27 +11,7 @@ namespace Engine.Tests.Gaussian;
 [Collection("CpuMemory")] // asserts on process-wide CpuMemory counters: runs alone
 public class GaussianErrorTests
 {
-    private static void Fails<TEx>(Func<object?> op, params string[] mustName) where TEx : EngineException
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        long live = CpuMemory.LiveBytes;
-        CpuMemory.ResetPeak();
-        TEx ex;
-        try
-        {
-            var r = op();
-            (r as IDisposable)?.Dispose();
-            throw new Xunit.Sdk.XunitException($"expected {typeof(TEx).Name}, but the op succeeded");
-        }
-        catch (TEx e) { ex = e; }
-        catch (Xunit.Sdk.XunitException) { throw; }
-        catch (Exception e) { throw new Xunit.Sdk.XunitException($"expected {typeof(TEx).Name}, got {e.GetType().Name}: {e.Message}"); }
-        Assert.Equal(live, CpuMemory.LiveBytes);
-        Assert.True(CpuMemory.PeakBytes == live, $"the failing op allocated {CpuMemory.PeakBytes - live} bytes before throwing: {ex.Message}");
-        foreach (var s in mustName)
-            Assert.True(ex.Message.Contains(s, StringComparison.Ordinal), $"message does not name '{s}': {ex.Message}");
-    }
+    private static void Fails<TEx>(Func<object?> op, params string[] mustName) where TEx : EngineException => ErrorAssert.Fails<TEx>(op, mustName);
 
     private static Tensor F32(params int[] shape) => Tensor.Ones(shape);
     private static Tensor F64(params int[] shape) => Tensor.Ones(shape, DType.F64);

@@ -3,6 +3,7 @@
 // and peak bytes are unchanged across the call, so allocate-then-dispose also fails the test).
 using System.Reflection;
 using Engine;
+using Engine.Tests.Support;
 using Xunit;
 
 namespace Engine.Tests.TensorCore;
@@ -10,31 +11,7 @@ namespace Engine.Tests.TensorCore;
 [Collection("CpuMemory")] // asserts on process-wide CpuMemory counters: runs alone
 public class ErrorTests
 {
-    /// <summary>Runs a failing op and checks the exception type, the message fragments and that no
-    /// CPU memory was allocated, even transiently.</summary>
-    private static TEx Fails<TEx>(Func<object?> op, params string[] mustName) where TEx : EngineException
-    {
-        // Finalize anything other tests leaked, so the counters move only because of op.
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        long live = CpuMemory.LiveBytes;
-        CpuMemory.ResetPeak();
-        TEx ex;
-        try
-        {
-            var r = op();
-            (r as IDisposable)?.Dispose();
-            throw new Xunit.Sdk.XunitException($"expected {typeof(TEx).Name}, but the op succeeded");
-        }
-        catch (TEx e) { ex = e; }
-        catch (Xunit.Sdk.XunitException) { throw; }
-        catch (Exception e) { throw new Xunit.Sdk.XunitException($"expected {typeof(TEx).Name}, got {e.GetType().Name}: {e.Message}"); }
-        Assert.Equal(live, CpuMemory.LiveBytes);
-        Assert.True(CpuMemory.PeakBytes == live, $"the failing op allocated {CpuMemory.PeakBytes - live} bytes before throwing: {ex.Message}");
-        foreach (var s in mustName)
-            Assert.True(ex.Message.Contains(s, StringComparison.Ordinal), $"message does not name '{s}': {ex.Message}");
-        return ex;
-    }
+    private static TEx Fails<TEx>(Func<object?> op, params string[] mustName) where TEx : EngineException => ErrorAssert.Fails<TEx>(op, mustName);
 
     private static Tensor F32(params int[] shape) => Tensor.Ones(shape);
     private static Tensor F64(params int[] shape) => Tensor.Ones(shape, DType.F64);

@@ -2,6 +2,7 @@
 // dtype and device, and no CPU allocation before the throw (CpuMemory counters unchanged).
 using Engine.Autograd;
 using Engine.Tests.TensorCore;
+using Engine.Tests.Support;
 using Xunit;
 
 namespace Engine.Tests.Vq;
@@ -9,28 +10,7 @@ namespace Engine.Tests.Vq;
 [Collection("CpuMemory")] // asserts on process-wide CpuMemory counters: runs alone
 public class VqErrorTests
 {
-    private static TEx Fails<TEx>(Func<object?> op, params string[] mustName) where TEx : EngineException
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        long live = CpuMemory.LiveBytes;
-        CpuMemory.ResetPeak();
-        TEx ex;
-        try
-        {
-            var r = op();
-            (r as IDisposable)?.Dispose();
-            throw new Xunit.Sdk.XunitException($"expected {typeof(TEx).Name}, but the op succeeded");
-        }
-        catch (TEx e) { ex = e; }
-        catch (Xunit.Sdk.XunitException) { throw; }
-        catch (Exception e) { throw new Xunit.Sdk.XunitException($"expected {typeof(TEx).Name}, got {e.GetType().Name}: {e.Message}"); }
-        Assert.Equal(live, CpuMemory.LiveBytes);
-        Assert.True(CpuMemory.PeakBytes == live, $"the failing op allocated {CpuMemory.PeakBytes - live} bytes before throwing: {ex.Message}");
-        foreach (var s in mustName)
-            Assert.True(ex.Message.Contains(s, StringComparison.Ordinal), $"message does not name '{s}': {ex.Message}");
-        return ex;
-    }
+    private static TEx Fails<TEx>(Func<object?> op, params string[] mustName) where TEx : EngineException => ErrorAssert.Fails<TEx>(op, mustName);
 
     [Fact]
     public void NearestValidatesRowsAndCodebook()
