@@ -28,7 +28,7 @@ public sealed class BackwardNotSupportedException(string op, string detail)
 public sealed class InvalidArgumentException(string op, string detail)
     : EngineException($"{op}: invalid argument: {detail}") { public string Op { get; } = op; }
 
-internal static class Fmt
+public static class Fmt
 {
     public static string Shape(ReadOnlySpan<int> s) => "[" + string.Join(", ", s.ToArray()) + "]";
     public static string Of(Tensor t) => $"{Shape(t.Layout.Shape)} {t.DType.Name()} {t.Device}";
