@@ -332,6 +332,24 @@ public class ResizeTests
 
     private static Image Random8(System.Random rng, int w, int h) => ImagingTestSupport.Random8(rng, w, h);
 
+    [Fact]
+    public void ReadmeSnippet_Runs()
+    {
+        var hr = ImageIO.Read(SampleData.Files[0]);
+        var img = hr;
+        // README "Images": the resampling and degradation example, verbatim
+        var lr  = Resize.Bicubic(Resize.ModCrop(hr, 4), 0.25);      // MATLAB imresize(hr, 1/4, 'bicubic'), float
+        var lr8 = Resize.BicubicUint8(hr, 0.25);                    // the uint8 path: each pass clipped and rounded
+        var up  = Resize.Bicubic(lr, 64, 96);                       // explicit output size; tensors (C,H,W)/(N,C,H,W) too
+        var low = Filters.GaussianBlur(img, 9, 4.0);                // cv2.GaussianBlur, BorderMode.Reflect101 default
+        var jpg = ImageIO.JpegRoundTrip(img, quality: 30);          // stb encode + decode in memory
+        Assert.Equal((hr.Height / 4, hr.Width / 4), (lr.Height, lr.Width));
+        Assert.Equal(((hr.Height + 3) / 4, (hr.Width + 3) / 4), (lr8.Height, lr8.Width));
+        Assert.Equal((64, 96), (up.Height, up.Width));
+        Assert.Equal((img.Width, img.Height), (low.Width, low.Height));
+        Assert.Equal((img.Width, img.Height), (jpg.Width, jpg.Height));
+    }
+
     [Theory]
     [InlineData(0.0)]
     [InlineData(-0.5)]
