@@ -11,7 +11,7 @@ namespace Engine.Imaging;
 
 public enum ImageFileFormat { Png, Jpeg, Bmp }
 
-public static class ImageIO
+public static partial class ImageIO
 {
     /// <summary>The extensions the folder reader lists (lower case, with the dot).</summary>
     public static readonly IReadOnlyList<string> Extensions = [".png", ".jpg", ".jpeg", ".bmp"];
