@@ -21,6 +21,7 @@ namespace Engine.Cli
                     case "demo": return DemoCommand.Run(Args.Parse(args[1..]));
                     case "bench": return BenchCommand.Run(args[1..]);
                     case "devices": return DevicesCommand.Run(Args.Parse(args[1..]));
+                    case "synth": return SynthCommand.Run(Args.Parse(args[1..], "strict", "list"));
                     case "version" or "--version":
                         AnsiConsole.MarkupLine($"engine {typeof(Entry).Assembly.GetName().Version} (.NET {Environment.Version}, {Environment.ProcessorCount} cores)");
                         return 0;
@@ -57,6 +58,8 @@ namespace Engine.Cli
             AnsiConsole.MarkupLine("            --device cuda[:N]  --reps N (7)  --iters N (10)  --json FILE");
             AnsiConsole.MarkupLine("  [green]bench kernels[/] each fused op (Gaussian sample/KL, VQ search, flow ActNorm/coupling/1x1) vs its composition from primitive ops, with the memory-bandwidth floor");
             AnsiConsole.MarkupLine("            --device cpu|cuda[:N] (cpu)  --rounds N (7)  --quick  --filter TEXT  --json FILE");
+            AnsiConsole.MarkupLine("  [green]synth[/]     degrade a folder of clean images with a synthetic pipeline (camera, correlated, compression, gaussian)");
+            AnsiConsole.MarkupLine("            --degradation NAME  --in DIR  --out DIR  --seed N (0)  --scale 1|2|4 (1)  --targets DIR  --set name=value,...  --strict  --threads N  --list");
             AnsiConsole.MarkupLine("  [green]version[/]   print the version");
         }
     }
