@@ -10,6 +10,9 @@
 // - the residual standard deviation per band of clean intensity, and the synthetic/real ratio.
 // Edges replicate numpy: np.arange(-0.1, 0.1 + 1e-9, 0.2/64) fills start + i * ((start + step) - start),
 // so the middle edge is not exactly 0 and a zero residual falls where numpy puts it.
+// Other variants of the spec's C.3.3: NAFlow's cal_kld (256 bins over [-1, 1], no tails, same mask)
+// as another NoiseKldVariant; SeNM-VAE's compute_kl, a different quantity (histograms of the grayscale
+// noisy images themselves, not of residuals), as IntensityKlSeNm.
 namespace Engine.Imaging;
 
 /// <summary>How the noise histograms are binned and compared.</summary>
@@ -19,6 +22,10 @@ public enum NoiseKldVariant
     NeCa,
     /// <summary>Noise Flow kldiv_simple: the same 66 bins, add-one smoothing (count + 1) / (n + 66) on both, forward KL.</summary>
     NoiseFlowAddOne,
+    /// <summary>NAFlow cal_kld (the NeCA reproduction's active metric, spec C.3.3): 256 bins of width
+    /// 2/256 over [-1, 1] (257 edges, no overflow bins; |residual| &lt;= 1 always holds on the 8-bit grid),
+    /// forward KL over bins with P &gt; 0 and Q &gt; 0, no smoothing.</summary>
+    NaFlow,
 }
 
 /// <summary>Residual statistics of one band of clean intensity [Lo, Hi) (the last band closed).</summary>
@@ -41,6 +48,23 @@ public static class NoiseStats
         e[len + 1] = 1000.0;
         return e;
     }
+
+    /// <summary>The 257 edges of NAFlow's histogram, numpy's arange(-1, 1 + 2/256, 2/256): the step is a
+    /// power of two, so every edge -1 + i/128 is exact.</summary>
+    public static double[] NaFlowEdges()
+    {
+        var e = new double[257];
+        for (int i = 0; i < e.Length; i++) e[i] = -1.0 + i * (2.0 / 256);
+        return e;
+    }
+
+    /// <summary>The histogram edges a variant bins residuals with.</summary>
+    public static double[] Edges(NoiseKldVariant variant) => variant switch
+    {
+        NoiseKldVariant.NeCa or NoiseKldVariant.NoiseFlowAddOne => NeCaEdges(),
+        NoiseKldVariant.NaFlow => NaFlowEdges(),
+        _ => throw new InvalidArgumentException("NoiseStats.Edges", $"unknown KL variant {variant}"),
+    };
 
     /// <summary>numpy.histogram counts for sorted edges: bin k is [e_k, e_k+1), the last bin also takes
     /// its right edge; values outside [e_0, e_last] and NaN are not counted.</summary>
@@ -84,7 +108,7 @@ public static class NoiseStats
     {
         if (realResiduals.Length == 0 || synthResiduals.Length == 0)
             throw new InvalidArgumentException("HistogramKl", $"empty residual set (real {realResiduals.Length}, synthetic {synthResiduals.Length})");
-        var edges = NeCaEdges();
+        var edges = Edges(variant);
         var p = Histogram(realResiduals, edges);
         var q = Histogram(synthResiduals, edges);
         int nb = p.Length;
@@ -92,7 +116,7 @@ public static class NoiseStats
         for (int k = 0; k < nb; k++)
         {
             double pk, qk;
-            if (variant == NoiseKldVariant.NeCa)
+            if (variant != NoiseKldVariant.NoiseFlowAddOne)
             {
                 if (p[k] == 0 || q[k] == 0) continue;
                 // numpy divides the counts by the element count (np.prod(data.shape)), as here
@@ -112,6 +136,64 @@ public static class NoiseStats
     /// <summary>KL between the residual histograms of (realNoisy - clean) and (synthNoisy - clean).</summary>
     public static double HistogramKl(Image8 clean, Image8 realNoisy, Image8 synthNoisy, NoiseKldVariant variant = NoiseKldVariant.NeCa)
         => HistogramKl(Residuals(realNoisy, clean), Residuals(synthNoisy, clean), variant);
+
+    /// <summary>8-bit grayscale as OpenCV's cvtColor RGB2GRAY computes it for 8-bit data: fixed point
+    /// Y = (4899 R + 9617 G + 1868 B + 2^13) >> 14, i.e. 0.299 R + 0.587 G + 0.114 B rounded half up.
+    /// A one-channel image is returned as it is. SeNM-VAE reads its images with cv2.imread(path, 0); for
+    /// PNG files that conversion happens inside libpng and can differ from this one by one level on a
+    /// few pixels (not checked here: no OpenCV on the reference machine).</summary>
+    public static byte[] GrayOpenCv(Image8 image)
+    {
+        var g = new byte[image.Height * image.Width];
+        if (image.Channels == 1)
+        {
+            for (int i = 0; i < g.Length; i++) g[i] = (byte)image.Data[i];
+            return g;
+        }
+        if (image.Channels != 3)
+            throw new ShapeMismatchException("NoiseStats.GrayOpenCv", $"needs 1 or 3 channels (RGB), image is {image.ShapeText}");
+        for (int i = 0; i < g.Length; i++)
+        {
+            int r = (int)image.Data[3 * i], gr = (int)image.Data[3 * i + 1], b = (int)image.Data[3 * i + 2];
+            g[i] = (byte)((4899 * r + 9617 * gr + 1868 * b + (1 << 13)) >> 14);
+        }
+        return g;
+    }
+
+    /// <summary>SeNM-VAE's "KLD" (SIDD/compute_kl.py; spec ludvae-senmvae.md 2.14 and
+    /// dsrvae-and-evaluation.md C.3.3): a KL between histograms of the 8-bit grayscale <b>noisy images</b>,
+    /// not of noise residuals. 256 bins over (0, 255) hold one integer level each; P = generated / count,
+    /// Q = real / count, then Q = (Q + 1e-8) / sum; KL(P || Q) = sum over P &gt; 0 of P ln(P / Q) after
+    /// scipy.stats.entropy's renormalization of both. Note the direction: generated first.</summary>
+    public static double IntensityKlSeNm(ReadOnlySpan<byte> generatedGray, ReadOnlySpan<byte> realGray)
+    {
+        if (generatedGray.Length == 0 || realGray.Length == 0)
+            throw new InvalidArgumentException("IntensityKlSeNm", $"empty image (generated {generatedGray.Length} pixels, real {realGray.Length})");
+        var hp = new long[256]; var hq = new long[256];
+        foreach (byte v in generatedGray) hp[v]++;
+        foreach (byte v in realGray) hq[v]++;
+        var p = new double[256]; var q = new double[256];
+        double sp = 0, sq = 0;
+        for (int k = 0; k < 256; k++) { p[k] = (double)hp[k] / generatedGray.Length; q[k] = (double)hq[k] / realGray.Length + 1e-8; }
+        for (int k = 0; k < 256; k++) sq += q[k];
+        for (int k = 0; k < 256; k++) q[k] /= sq;
+        // scipy.stats.entropy divides both by their sums once more
+        sp = 0; sq = 0;
+        for (int k = 0; k < 256; k++) { sp += p[k]; sq += q[k]; }
+        double kl = 0;
+        for (int k = 0; k < 256; k++)
+        {
+            if (p[k] == 0) continue;
+            double pk = p[k] / sp, qk = q[k] / sq;
+            kl += pk * Math.Log(pk / qk);
+        }
+        return kl;
+    }
+
+    /// <summary><see cref="IntensityKlSeNm(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> of two images
+    /// converted by <see cref="GrayOpenCv"/>; sizes may differ (histograms are normalized).</summary>
+    public static double IntensityKlSeNm(Image8 generated, Image8 real)
+        => IntensityKlSeNm(GrayOpenCv(generated), GrayOpenCv(real));
 
     /// <summary>Residual mean and population standard deviation per band of clean intensity.
     /// <paramref name="clean"/> holds the clean values in [0,1] (same order as the residuals); band b
