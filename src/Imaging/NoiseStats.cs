@@ -109,24 +109,35 @@ public static class NoiseStats
         if (realResiduals.Length == 0 || synthResiduals.Length == 0)
             throw new InvalidArgumentException("HistogramKl", $"empty residual set (real {realResiduals.Length}, synthetic {synthResiduals.Length})");
         var edges = Edges(variant);
-        var p = Histogram(realResiduals, edges);
-        var q = Histogram(synthResiduals, edges);
-        int nb = p.Length;
+        return HistogramKl(Histogram(realResiduals, edges), realResiduals.Length, Histogram(synthResiduals, edges), synthResiduals.Length, variant);
+    }
+
+    /// <summary>The same KL from histogram counts already binned with <see cref="Edges"/>(variant), e.g.
+    /// summed over a folder of images. <paramref name="realCount"/> / <paramref name="synthCount"/> are
+    /// the element counts the frequencies divide by (numpy's np.prod(data.shape), which also counts
+    /// values outside the edges).</summary>
+    public static double HistogramKl(long[] real, long realCount, long[] synth, long synthCount, NoiseKldVariant variant = NoiseKldVariant.NeCa)
+    {
+        int nb = Edges(variant).Length - 1;
+        if (real.Length != nb || synth.Length != nb)
+            throw new ShapeMismatchException("HistogramKl", $"variant {variant} has {nb} bins, got {real.Length} real and {synth.Length} synthetic counts");
+        if (realCount <= 0 || synthCount <= 0)
+            throw new InvalidArgumentException("HistogramKl", $"empty residual set (real {realCount}, synthetic {synthCount})");
         double kl = 0;
         for (int k = 0; k < nb; k++)
         {
             double pk, qk;
             if (variant != NoiseKldVariant.NoiseFlowAddOne)
             {
-                if (p[k] == 0 || q[k] == 0) continue;
+                if (real[k] == 0 || synth[k] == 0) continue;
                 // numpy divides the counts by the element count (np.prod(data.shape)), as here
-                pk = (double)p[k] / realResiduals.Length;
-                qk = (double)q[k] / synthResiduals.Length;
+                pk = (double)real[k] / realCount;
+                qk = (double)synth[k] / synthCount;
             }
             else
             {
-                pk = (p[k] + 1.0) / (realResiduals.Length + (double)nb);
-                qk = (q[k] + 1.0) / (synthResiduals.Length + (double)nb);
+                pk = (real[k] + 1.0) / (realCount + (double)nb);
+                qk = (synth[k] + 1.0) / (synthCount + (double)nb);
             }
             kl += pk * (Math.Log(pk) - Math.Log(qk));
         }
@@ -227,17 +238,50 @@ public static class NoiseStats
         return r;
     }
 
-    /// <summary>Per band of clean intensity: std(synthetic residual) / std(real residual); NaN where a
-    /// band is empty or the real std is 0. 1 everywhere means the noise level matches at every brightness.</summary>
-    public static double[] StdRatioPerBand(Image8 clean, Image8 realNoisy, Image8 synthNoisy, int bands = 8)
+    /// <summary>Band statistics of the union of two sample sets with the same bands (Chan et al.'s pairwise
+    /// update of count, mean and sum of squared deviations), so a folder's pooled std needs no second pass.</summary>
+    public static BandStat[] MergeBands(BandStat[] a, BandStat[] b)
+    {
+        if (a.Length != b.Length)
+            throw new ShapeMismatchException("MergeBands", $"{a.Length} vs {b.Length} bands");
+        var r = new BandStat[a.Length];
+        for (int i = 0; i < a.Length; i++)
+        {
+            var (x, y) = (a[i], b[i]);
+            if (x.Lo != y.Lo || x.Hi != y.Hi)
+                throw new InvalidArgumentException("MergeBands", $"band {i} is [{x.Lo}, {x.Hi}) in one set and [{y.Lo}, {y.Hi}) in the other");
+            if (x.Count == 0) { r[i] = y; continue; }
+            if (y.Count == 0) { r[i] = x; continue; }
+            long n = x.Count + y.Count;
+            double d = y.Mean - x.Mean;
+            double mean = x.Mean + d * y.Count / n;
+            double m2 = x.Std * x.Std * x.Count + y.Std * y.Std * y.Count + d * d * ((double)x.Count * y.Count / n);
+            r[i] = new BandStat(x.Lo, x.Hi, n, mean, Math.Sqrt(m2 / n));
+        }
+        return r;
+    }
+
+    /// <summary>Per band: synthetic std / real std; NaN where a band is empty or the real std is 0.</summary>
+    public static double[] StdRatio(BandStat[] real, BandStat[] synth)
+    {
+        if (real.Length != synth.Length)
+            throw new ShapeMismatchException("StdRatio", $"{real.Length} vs {synth.Length} bands");
+        var ratio = new double[real.Length];
+        for (int b = 0; b < ratio.Length; b++)
+            ratio[b] = real[b].Count > 0 && real[b].Std > 0 && synth[b].Count > 0 ? synth[b].Std / real[b].Std : double.NaN;
+        return ratio;
+    }
+
+    /// <summary>Band statistics of the residuals noisy - clean against clean intensity (both 8-bit).</summary>
+    public static BandStat[] StdPerBand(Image8 clean, Image8 noisy, int bands = 8)
     {
         var c = new double[clean.Data.Length];
         for (int i = 0; i < c.Length; i++) c[i] = clean.Data[i] / 255.0;
-        var real = StdPerBand(c, Residuals(realNoisy, clean), bands);
-        var synth = StdPerBand(c, Residuals(synthNoisy, clean), bands);
-        var ratio = new double[bands];
-        for (int b = 0; b < bands; b++)
-            ratio[b] = real[b].Count > 0 && real[b].Std > 0 ? synth[b].Std / real[b].Std : double.NaN;
-        return ratio;
+        return StdPerBand(c, Residuals(noisy, clean), bands);
     }
+
+    /// <summary>Per band of clean intensity: std(synthetic residual) / std(real residual); NaN where a
+    /// band is empty or the real std is 0. 1 everywhere means the noise level matches at every brightness.</summary>
+    public static double[] StdRatioPerBand(Image8 clean, Image8 realNoisy, Image8 synthNoisy, int bands = 8)
+        => StdRatio(StdPerBand(clean, realNoisy, bands), StdPerBand(clean, synthNoisy, bands));
 }
