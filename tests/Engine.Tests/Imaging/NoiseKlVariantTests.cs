@@ -121,6 +121,48 @@ public class NoiseKlVariantTests
     }
 
     [Fact]
+    public void MergedBandsEqualTheBandsOfTheUnion()
+    {
+        var rng = TestData.Rng();
+        var clean = TestData.Doubles(rng, 900, 0, 1);
+        var res = TestData.Doubles(rng, 900, -0.05, 0.07);
+        var whole = NoiseStats.StdPerBand(clean, res, 5);
+        // uneven split; band 4 of the first part is made empty to exercise the empty-side path
+        var idxA = Enumerable.Range(0, 900).Where(i => i % 3 == 0 && clean[i] < 0.8).ToArray();
+        var idxB = Enumerable.Range(0, 900).Except(idxA).ToArray();
+        var a = NoiseStats.StdPerBand(idxA.Select(i => clean[i]).ToArray(), idxA.Select(i => res[i]).ToArray(), 5);
+        var b = NoiseStats.StdPerBand(idxB.Select(i => clean[i]).ToArray(), idxB.Select(i => res[i]).ToArray(), 5);
+        Assert.Equal(0, a[4].Count);
+        var m = NoiseStats.MergeBands(a, b);
+        for (int k = 0; k < 5; k++)
+        {
+            Assert.Equal(whole[k].Count, m[k].Count);
+            Near(whole[k].Mean, m[k].Mean, $"band {k} mean");
+            Near(whole[k].Std, m[k].Std, $"band {k} std");
+        }
+        Assert.Throws<ShapeMismatchException>(() => NoiseStats.MergeBands(a, NoiseStats.StdPerBand(clean, res, 4)));
+    }
+
+    [Fact]
+    public void KlFromSummedCountsEqualsKlOfTheConcatenation()
+    {
+        var c = Case("close");
+        var clean = Img(c, "clean"); var real = Img(c, "real"); var synth = Img(c, "synth");
+        var r1 = NoiseStats.Residuals(real, clean); var s1 = NoiseStats.Residuals(synth, clean);
+        var r2 = r1.Select(v => -v).ToArray(); var s2 = s1.Reverse().Select(v => v * 0.5).ToArray();
+        foreach (var v in new[] { NoiseKldVariant.NeCa, NoiseKldVariant.NoiseFlowAddOne, NoiseKldVariant.NaFlow })
+        {
+            var e = NoiseStats.Edges(v);
+            var hr = NoiseStats.Histogram(r1, e).Zip(NoiseStats.Histogram(r2, e), (x, y) => x + y).ToArray();
+            var hs = NoiseStats.Histogram(s1, e).Zip(NoiseStats.Histogram(s2, e), (x, y) => x + y).ToArray();
+            Near(NoiseStats.HistogramKl(r1.Concat(r2).ToArray(), s1.Concat(s2).ToArray(), v),
+                NoiseStats.HistogramKl(hr, r1.Length * 2L, hs, s1.Length * 2L, v), $"{v}");
+        }
+        Assert.Throws<ShapeMismatchException>(() => NoiseStats.HistogramKl(new long[66], 1, new long[256], 1, NoiseKldVariant.NaFlow));
+        Assert.Throws<InvalidArgumentException>(() => NoiseStats.HistogramKl(new long[66], 0, new long[66], 1, NoiseKldVariant.NeCa));
+    }
+
+    [Fact]
     public void GeneratorSitsBesideTheGoldenFile()
     {
         Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "Imaging", "gen_noisekl.py")));
