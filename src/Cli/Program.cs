@@ -1,5 +1,6 @@
 // The `engine` command. Commands so far: demo (a small end-to-end training run on generated data),
-// bench cpu (our CPU kernels side by side with OpenBLAS and oneDNN), devices (what CUDA pieces were found), version. Later issues add
+// bench cpu (our CPU kernels side by side with OpenBLAS and oneDNN), devices (what CUDA pieces were found),
+// metrics (PSNR/SSIM of image folders, noise KLs), version. Later issues add
 // train, degrade, restore, eval and more bench targets.
 using Engine.Cli;
 using Spectre.Console;
@@ -10,8 +11,11 @@ namespace Engine.Cli
 {
     internal static class Entry
     {
-        public static int Run(string[] args)
+        /// <summary>Runs one command; <paramref name="console"/> (default: the terminal) receives the
+        /// output of the commands that take it (metrics) and every error message.</summary>
+        public static int Run(string[] args, IAnsiConsole? console = null)
         {
+            var con = console ?? AnsiConsole.Console;
             try
             {
                 if (args.Length == 0 || args[0] is "help" or "--help" or "-h") { Usage(); return args.Length == 0 ? 1 : 0; }
@@ -22,23 +26,24 @@ namespace Engine.Cli
                     case "bench": return BenchCommand.Run(args[1..]);
                     case "devices": return DevicesCommand.Run(Args.Parse(args[1..]));
                     case "synth": return SynthCommand.Run(Args.Parse(args[1..], "strict", "list"));
+                    case "metrics": return MetricsCommand.Run(args[1..], con);
                     case "version" or "--version":
                         AnsiConsole.MarkupLine($"engine {typeof(Entry).Assembly.GetName().Version} (.NET {Environment.Version}, {Environment.ProcessorCount} cores)");
                         return 0;
                     default:
-                        AnsiConsole.MarkupLine($"[red]unknown command '{Markup.Escape(args[0])}'[/]");
+                        con.MarkupLine($"[red]unknown command '{Markup.Escape(args[0])}'[/]");
                         Usage();
                         return 2;
                 }
             }
             catch (ArgumentException e)
             {
-                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                con.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
                 return 2;
             }
             catch (EngineException e)
             {
-                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                con.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
                 return 1;
             }
         }
@@ -60,6 +65,10 @@ namespace Engine.Cli
             AnsiConsole.MarkupLine("            --device cpu|cuda[:N] (cpu)  --rounds N (7)  --quick  --filter TEXT  --json FILE");
             AnsiConsole.MarkupLine("  [green]synth[/]     degrade a folder of clean images with a synthetic pipeline (camera, correlated, compression, gaussian)");
             AnsiConsole.MarkupLine("            --degradation NAME  --in DIR  --out DIR  --seed N (0)  --scale 1|2|4 (1)  --targets DIR  --set name=value,...  --strict  --threads N  --list");
+            AnsiConsole.MarkupLine("  [green]metrics[/]   PSNR and SSIM of each test image against the reference image of the same name (relative path without extension), and their mean");
+            AnsiConsole.MarkupLine("            --reference DIR  --test DIR  --y-channel (BT.601 Y; default RGB)  --round-y (integer Y)  --crop N (0, px per side)  --json FILE (infinite PSNR written as null)");
+            AnsiConsole.MarkupLine("  [green]metrics noise[/] synthetic vs real noise per image and pooled: residual histogram KLs (NeCA, Noise Flow add-one, NAFlow), SeNM-VAE gray-intensity KL, std ratio per brightness band");
+            AnsiConsole.MarkupLine("            --clean DIR  --real DIR  --synthetic DIR  --bands N (8)  --json FILE");
             AnsiConsole.MarkupLine("  [green]version[/]   print the version");
         }
     }

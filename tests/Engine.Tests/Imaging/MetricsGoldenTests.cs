@@ -146,7 +146,7 @@ public class MetricsGoldenTests
         Assert.True(Math.Abs(got - expected) <= NoiseTol, $"{what}: ours {got:R} numpy {expected:R} |diff| {Math.Abs(got - expected):E3}");
 
     /// <summary>Python float.hex() ("0x1.8p-54", "-0x1.999999999999ap-4", "0x0.0p+0").</summary>
-    private static double ParseHex(string s)
+    internal static double ParseHex(string s)
     {
         bool neg = s.StartsWith('-');
         if (neg) s = s[1..];
