@@ -15,6 +15,7 @@ Commands (exit status 0 = PASS, 1 = FAIL, 3 = SKIP: a needed package is missing)
                                   the same comparison through safetensors.torch.load_file
   write-package OUT.safetensors OUT.json
                                   write tensors with safetensors.torch.save_file and their values
+  validate FILE                   VALID (exit 0) or INVALID: reason (exit 1), by this reader
   check-package                   exit 0 if safetensors and torch import, else 3 with the reason
 
 EXPECTED.json: {"metadata": {k: v}, "tensors": {name: {"dtype", "shape", "values"[, "hex"]}}};
@@ -363,6 +364,14 @@ def main(argv):
         return cmd_verify_package(argv[1], argv[2])
     if len(argv) == 3 and argv[0] == "write-package":
         return cmd_write_package(argv[1], argv[2])
+    if len(argv) == 2 and argv[0] == "validate":
+        try:
+            read(argv[1])
+        except (FormatError, ValueError, KeyError, TypeError) as e:  # UnicodeDecodeError, JSONDecodeError are ValueErrors
+            print(f"INVALID: {type(e).__name__}: {e}")
+            return 1
+        print("VALID")
+        return 0
     if argv[:1] == ["check-package"]:
         why = import_package()
         print(f"SKIP: safetensors/torch not importable ({why})" if why else "PASS: safetensors and torch import")
