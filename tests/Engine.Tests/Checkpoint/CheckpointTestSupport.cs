@@ -41,7 +41,7 @@ internal static class CheckpointTestSupport
     }
 
     private static double Num(JsonElement e) => e.ValueKind == JsonValueKind.String
-        ? e.GetString() switch { "nan" => double.NaN, "inf" => double.PositiveInfinity, "-inf" => double.NegativeInfinity, var s => throw new FormatException($"bad value '{s}'") }
+        ? e.GetString() switch { "nan" => double.NaN, "inf" => double.PositiveInfinity, "-inf" => double.NegativeInfinity, var s => double.Parse(s!, CultureInfo.InvariantCulture) }
         : e.GetDouble();
 
     /// <summary>Our tensors as the expected-values JSON safetensors_ref.py verify reads.</summary>
@@ -56,7 +56,7 @@ internal static class CheckpointTestSupport
         {
             var vals = new JsonArray();
             if (t.DType == DType.I32) foreach (int x in t.ToArray<int>()) vals.Add(x);
-            else foreach (double x in t.ToDoubleArray()) vals.Add(double.IsFinite(x) ? JsonValue.Create(x) : JsonValue.Create(double.IsNaN(x) ? "nan" : x > 0 ? "inf" : "-inf"));
+            else foreach (double x in t.ToDoubleArray()) vals.Add(Value(x));
             ts[name] = new JsonObject
             {
                 ["dtype"] = SafeTensorsDTypes.FromEngine(t.DType).Name(),
@@ -67,6 +67,12 @@ internal static class CheckpointTestSupport
         root["tensors"] = ts;
         return root.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
+
+    /// <summary>A float as JSON: a number, or a string where JSON numbers cannot carry it exactly
+    /// (NaN, infinities, and -0, which Python's json reads back as the integer 0).</summary>
+    private static JsonNode Value(double x) =>
+        double.IsNaN(x) ? JsonValue.Create("nan") : double.IsInfinity(x) ? JsonValue.Create(x > 0 ? "inf" : "-inf")
+        : x == 0 && double.IsNegative(x) ? JsonValue.Create("-0.0") : JsonValue.Create(x);
 
     /// <summary>Asserts a loaded tensor equals the expected one exactly (bitwise for floats, so -0
     /// and NaN count), after the load conversion: F16/BF16 -> F32, integers -> I32.</summary>

@@ -19,8 +19,8 @@ Commands (exit status 0 = PASS, 1 = FAIL, 3 = SKIP: a needed package is missing)
   check-package                   exit 0 if safetensors and torch import, else 3 with the reason
 
 EXPECTED.json: {"metadata": {k: v}, "tensors": {name: {"dtype", "shape", "values"[, "hex"]}}};
-values are row-major numbers (floats exactly: F16/BF16 as the float they denote), or the strings
-"nan", "inf", "-inf"; "hex" (when present) is the tensor's raw little-endian bytes.
+values are row-major numbers (floats exactly: F16/BF16 as the float they denote), or strings
+Python's float() reads ("nan", "inf", "-inf", "-0.0": what JSON numbers cannot carry exactly); "hex" (when present) is the tensor's raw little-endian bytes.
 
 Versions used for the committed goldens: python 3.11.2, numpy 1.24.2.
 """
@@ -146,6 +146,8 @@ def encode(dtype, values):
 def jnum(x):
     if isinstance(x, float) and not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, float) and x == 0 and math.copysign(1, x) < 0:
+        return "-0.0"  # json.dumps writes -0.0, but a reader may take "-0" as the integer 0
     return x
 
 
