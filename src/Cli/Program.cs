@@ -57,6 +57,8 @@ namespace Engine.Cli
             AnsiConsole.MarkupLine("            --device cuda[:N]  --reps N (7)  --iters N (10)  --json FILE");
             AnsiConsole.MarkupLine("  [green]bench kernels[/] each fused op (Gaussian sample/KL, VQ search, flow ActNorm/coupling/1x1) vs its composition from primitive ops, with the memory-bandwidth floor");
             AnsiConsole.MarkupLine("            --device cpu|cuda[:N] (cpu)  --rounds N (7)  --quick  --filter TEXT  --json FILE");
+            AnsiConsole.MarkupLine("  [green]bench data[/] training crops/s (decode, random crop, flips/rotations, batch tensor) with and without the dataset cache and the prefetcher");
+            AnsiConsole.MarkupLine("            " + Markup.Escape(DataBenchCommand.Usage));
             AnsiConsole.MarkupLine("  [green]version[/]   print the version");
         }
     }

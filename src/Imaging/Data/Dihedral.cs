@@ -52,18 +52,29 @@ public static class Dihedral
             {
                 ReadOnlySpan<float> s = src.Data.AsSpan(c * plane, plane);
                 Span<float> d = dst.Slice(c * outPlane, outPlane);
-                for (int i = 0; i < ho; i++)
+                if (dj == 1 || dj == -1)
                 {
-                    long row = origin + i * di;
-                    Span<float> drow = d.Slice(i * wo, wo);
-                    if (dj == 1) s.Slice((int)row, wo).CopyTo(drow);
-                    else if (dj == -1)
+                    // even modes: each output row is a source row segment, forwards or reversed
+                    for (int i = 0; i < ho; i++)
                     {
-                        s.Slice((int)(row - wo + 1), wo).CopyTo(drow);
-                        drow.Reverse();
+                        long row = origin + i * di;
+                        Span<float> drow = d.Slice(i * wo, wo);
+                        s.Slice((int)(dj == 1 ? row : row - wo + 1), wo).CopyTo(drow);
+                        if (dj == -1) drow.Reverse();
                     }
-                    else
-                        for (int j = 0; j < wo; j++) drow[j] = s[(int)(row + j * dj)];
+                }
+                else
+                {
+                    // odd modes (di = +-1): output column j is a source row segment; read it in
+                    // order and scatter down the small output, rather than walking source columns
+                    // (one cache line per element on a wide image).
+                    for (int j = 0; j < wo; j++)
+                    {
+                        long start = origin + j * dj;
+                        ReadOnlySpan<float> seg = s.Slice((int)(di == 1 ? start : start - ho + 1), ho);
+                        if (di == 1) for (int i = 0; i < ho; i++) d[i * wo + j] = seg[i];
+                        else for (int i = 0; i < ho; i++) d[i * wo + j] = seg[ho - 1 - i];
+                    }
                 }
             }
             return;
