@@ -100,8 +100,8 @@ public class SamplerTests
 
         using var labels = s.Sample(0).LabelsTensor();
         Assert.Equal(s.Sample(0).IsDegraded.Select(x => x ? 1f : 0f).ToArray(), labels.ToFloatArray());
-        Assert.All(Enumerable.Range(0, 20).SelectMany(k => new UnpairedSampler(c, d, 0, new SamplerOptions { Seed = 1 }.With(4)).Sample(k).IsDegraded), x => Assert.False(x));
-        Assert.All(Enumerable.Range(0, 20).SelectMany(k => new UnpairedSampler(c, d, 1, new SamplerOptions { Seed = 1 }.With(4)).Sample(k).IsDegraded), Assert.True);
+        Assert.All(Enumerable.Range(0, 20).SelectMany(k => new UnpairedSampler(c, d, 0, new SamplerOptions { Seed = 1, CropSize = 4 }).Sample(k).IsDegraded), x => Assert.False(x));
+        Assert.All(Enumerable.Range(0, 20).SelectMany(k => new UnpairedSampler(c, d, 1, new SamplerOptions { Seed = 1, CropSize = 4 }).Sample(k).IsDegraded), Assert.True);
     }
 
     [Fact]
@@ -290,10 +290,11 @@ public class SamplerTests
     public void Prefetch_EqualsSynchronousOrder_AndResumesAtK()
     {
         var s = SampleSampler(7, cache: true);
+        var uncached = SampleSampler(7); // workers decode concurrently
         var sync = Enumerable.Range(0, 20).Select(k => s.Sample(k)).ToArray();
-        foreach (var (workers, depth) in new[] { (1, 4), (3, 2), (4, 1) })
+        foreach (var (workers, depth, sampler) in new[] { (1, 4, s), (3, 2, s), (4, 1, s), (3, 4, uncached) })
         {
-            using var p = new Prefetcher<UnpairedBatch>(s, depth: depth, workers: workers);
+            using var p = new Prefetcher<UnpairedBatch>(sampler, depth: depth, workers: workers);
             for (int k = 0; k < 20; k++) SameBatch(sync[k], p.Next());
             var st = p.Stats;
             Assert.Equal(20, st.Batches);
@@ -400,9 +401,4 @@ public class SamplerTests
         Assert.Contains("pDegraded", Assert.Throws<InvalidArgumentException>(() => new UnpairedSampler(ds, ds, 1.5)).Message);
         Assert.Contains("depth", Assert.Throws<InvalidArgumentException>(() => new Prefetcher<UnpairedBatch>(new UnpairedSampler(ds, ds, 0.5), depth: 0)).Message);
     }
-}
-
-internal static class SamplerOptionsTestExtensions
-{
-    public static SamplerOptions With(this SamplerOptions o, int crop) => o with { CropSize = crop };
 }
