@@ -1,6 +1,7 @@
 // `engine bench <target>`: benchmarks with their anchors, measured side by side in one run.
 // Targets so far: cpu (GEMM and convolution vs OpenBLAS and oneDNN; see bench/Engine.Bench.Suite) and
-// gpu (cuBLAS/cuDNN/our kernels on the CUDA backend; bench/gpu/run.sh sets them beside PyTorch).
+// gpu (cuBLAS/cuDNN/our kernels on the CUDA backend; bench/gpu/run.sh sets them beside PyTorch),
+// kernels (fused ops vs their composition) and data (training crops/s, DataBenchCommand.cs).
 // The anchors are native libraries called from the bench suite only; the engine's kernels never
 // call them.
 using Engine.Bench;
@@ -19,7 +20,8 @@ internal static class BenchCommand
             case "cpu": return Cpu(Args.Parse(args[1..], "quick"));
             case "gpu": return Gpu(Args.Parse(args[1..]));
             case "kernels": return Kernels(Args.Parse(args[1..], "quick"));
-            default: throw new ArgumentException($"bench: unknown target '{args[0]}' (targets: cpu, gpu, kernels)");
+            case "data": return DataBenchCommand.Run(Args.Parse(args[1..], "cache"));
+            default: throw new ArgumentException($"bench: unknown target '{args[0]}' (targets: cpu, gpu, kernels, data)");
         }
     }
 

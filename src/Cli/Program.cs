@@ -69,6 +69,8 @@ namespace Engine.Cli
             AnsiConsole.MarkupLine("            --reference DIR  --test DIR  --y-channel (BT.601 Y; default RGB)  --round-y (integer Y)  --crop N (0, px per side)  --json FILE (infinite PSNR written as null)");
             AnsiConsole.MarkupLine("  [green]metrics noise[/] synthetic vs real noise per image and pooled: residual histogram KLs (NeCA, Noise Flow add-one, NAFlow), SeNM-VAE gray-intensity KL, std ratio per brightness band");
             AnsiConsole.MarkupLine("            --clean DIR  --real DIR  --synthetic DIR  --bands N (8)  --json FILE");
+            AnsiConsole.MarkupLine("  [green]bench data[/] training crops/s (decode, random crop, flips/rotations, batch tensor) with and without the dataset cache and the prefetcher");
+            AnsiConsole.MarkupLine("            " + Markup.Escape(DataBenchCommand.Usage));
             AnsiConsole.MarkupLine("  [green]version[/]   print the version");
         }
     }

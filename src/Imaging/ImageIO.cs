@@ -160,7 +160,7 @@ public static partial class ImageIO
 
     /// <summary>True when the JPEG has a start-of-scan marker (FF DA) and ends with end-of-image (FF D9,
     /// trailing padding allowed).</summary>
-    private static bool JpegLooksComplete(byte[] b)
+    internal static bool JpegLooksComplete(byte[] b)
     {
         bool sos = false;
         for (int i = 2; i + 1 < b.Length; i++)
