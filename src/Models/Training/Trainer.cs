@@ -171,6 +171,7 @@ public sealed class Trainer
                 _opt.LearningRate = lr;
                 var t0 = sw.Elapsed.TotalSeconds;
                 double loss, norm = double.NaN;
+                long stepMemory;
                 string? skipReason = null;
                 IReadOnlyDictionary<string, double> logs;
                 using (var scope = TensorScope.Begin())
@@ -187,6 +188,7 @@ public sealed class Trainer
                         if (!double.IsFinite(norm)) skipReason = $"gradient norm {norm}";
                         else if (_o.SkipGradNorm > 0 && norm > _o.SkipGradNorm) skipReason = $"gradient norm {norm:G4} > {_o.SkipGradNorm:G4}";
                     }
+                    stepMemory = Memory().Current; // with the step's activations and gradients still alive
                 }
                 if (skipReason == null)
                 {
@@ -205,8 +207,7 @@ public sealed class Trainer
                 }
                 _opt.ZeroGrad();
                 Step = k + 1;
-                var mem = Memory();
-                var rec = new StepRecord(k, loss, logs, norm, skipReason != null, skipReason, lr, sw.Elapsed.TotalSeconds - t0, mem.Current);
+                var rec = new StepRecord(k, loss, logs, norm, skipReason != null, skipReason, lr, sw.Elapsed.TotalSeconds - t0, stepMemory);
                 lastLogs = new Dictionary<string, double>(logs) { ["loss"] = loss };
                 AppendMetrics(rec);
                 foreach (var o in _observers) o.OnStep(rec);
