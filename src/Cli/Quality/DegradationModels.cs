@@ -1,0 +1,103 @@
+// The rows of the quality benchmark: each "degradation model" learns (or not) from the clean
+// domain X and the degraded domain Y and then synthesizes degraded copies of clean images. The
+// baselines: none (the clean image itself), awgn (white Gaussian noise whose sigma matches the
+// true residual std on the validation pairs) and oracle (the true pipeline D, i.e. true pairs).
+// Learned models (LUD-VAE, DeFlow, SeNM-VAE) register here as further rows.
+using System.Text.Json.Nodes;
+using Engine.Imaging;
+using Engine.Imaging.Data;
+using Engine.Imaging.Degradation;
+using Spectre.Console;
+
+namespace Engine.Cli.Quality;
+
+/// <summary>Everything a degradation model may use: the unpaired domains, the paired split, the
+/// validation pairs, where to put its run folder, and the run's settings.</summary>
+internal sealed record QualityContext(
+    string CleanX,            // clean-domain images at the degraded resolution (bicubic-downscaled for SR)
+    string DegradedY,         // the unpaired degraded domain D(Y0)
+    string PairedClean,       // P at the degraded resolution
+    string PairedDegraded,    // D(P)
+    string ValClean,          // V at the degraded resolution
+    string ValDegraded,       // D(V)
+    Degradation TrueDegradation,
+    string Preset, ulong Seed, Device Device, string RunDir, IAnsiConsole Console);
+
+internal interface IDegradationModel
+{
+    string Name { get; }
+    /// <summary>Whether Synthesize draws random samples (then several per clean image are used).</summary>
+    bool Stochastic { get; }
+    /// <summary>Learns from the context (trains, tunes); called once before any Synthesize.</summary>
+    void Fit(QualityContext ctx);
+    /// <summary>A degraded version of a clean image (at the same resolution).</summary>
+    Image Synthesize(Image clean, ulong seed, string key, int sample);
+    /// <summary>What was learned or chosen, for the report.</summary>
+    JsonObject Describe();
+}
+
+internal sealed class NoneModel : IDegradationModel
+{
+    public string Name => "none";
+    public bool Stochastic => false;
+    public void Fit(QualityContext ctx) { }
+    public Image Synthesize(Image clean, ulong seed, string key, int sample) => clean;
+    public JsonObject Describe() => new() { ["what"] = "no degradation: the restorer learns the identity" };
+}
+
+internal sealed class AwgnModel : IDegradationModel
+{
+    private Degradation? _noise;
+    public double Sigma { get; private set; }
+    public string Name => "awgn";
+    public bool Stochastic => true;
+
+    /// <summary>sigma = the std of the true residuals D(v) - v over the validation pairs (8-bit grid, all pixels and channels pooled).</summary>
+    public void Fit(QualityContext ctx)
+    {
+        var val = new PairedDataset(ctx.ValClean, ctx.ValDegraded);
+        double ss = 0; long n = 0;
+        for (int i = 0; i < val.Count; i++)
+        {
+            var p = val.Get(i);
+            var r = NoiseStats.Residuals(Restore.RestoreEval.To8(p.Degraded.Image), Restore.RestoreEval.To8(p.Clean.Image));
+            foreach (var v in r) ss += v * v;
+            n += r.Length;
+        }
+        Sigma = Math.Sqrt(ss / Math.Max(1, n));
+        _noise = Degradations.Create("gaussian", 1, [new("sigma_min", Sigma), new("sigma_max", Sigma)]);
+    }
+
+    public Image Synthesize(Image clean, ulong seed, string key, int sample)
+        => (_noise ?? throw new InvalidOperationException("awgn: Fit first")).Apply(clean, seed, $"{key}#{sample}").Image;
+
+    public JsonObject Describe() => new() { ["what"] = "white Gaussian noise, sigma = std of the true residuals on the validation pairs", ["sigma"] = Sigma, ["sigma_255"] = Sigma * 255 };
+}
+
+internal sealed class OracleModel : IDegradationModel
+{
+    private Degradation? _d;
+    public string Name => "oracle";
+    public bool Stochastic => true;
+
+    /// <summary>The true pipeline (at scale 1: the clean images given here are already at the degraded resolution).</summary>
+    public void Fit(QualityContext ctx) => _d = Degradations.Create(ctx.TrueDegradation.Name, 1, ctx.TrueDegradation.Parameters);
+
+    public Image Synthesize(Image clean, ulong seed, string key, int sample)
+        => (_d ?? throw new InvalidOperationException("oracle: Fit first")).Apply(clean, seed, $"{key}#{sample}").Image;
+
+    public JsonObject Describe() => new() { ["what"] = "the true degradation pipeline (true pairs)" };
+}
+
+internal static class DegradationModels
+{
+    public static readonly List<string> Names = ["none", "awgn", "oracle"];
+
+    public static IDegradationModel Create(string name) => name switch
+    {
+        "none" => new NoneModel(),
+        "awgn" => new AwgnModel(),
+        "oracle" => new OracleModel(),
+        _ => throw new ArgumentException($"unknown model '{name}' for --models; available: {string.Join(", ", Names)}"),
+    };
+}
