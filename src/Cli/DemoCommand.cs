@@ -1,6 +1,7 @@
 // `engine demo`: an end-to-end check that the engine learns. Generates smooth random images
 // (sums of random oriented sinusoids) and noisy copies, trains a 3-layer residual conv denoiser
 // with SGD + momentum on the CPU or a GPU (--device), and prints the loss falling and the PSNR gain on held-out data.
+using System.CommandLine;
 using System.Diagnostics;
 using Engine.Autograd;
 using Engine.Cpu;
@@ -11,17 +12,31 @@ namespace Engine.Cli;
 
 internal static class DemoCommand
 {
-    public static int Run(Args a)
+    public static Command Build(IAnsiConsole con)
     {
-        int steps = a.Int("steps", 300, 1), batch = a.Int("batch", 8, 1), size = a.Int("size", 32, 8);
-        double lr = a.Double("lr", 0.05, 0), noise = a.Double("noise", 0.1, 0);
-        int seed = a.Int("seed", 1, 0), threads = a.Int("threads", Environment.ProcessorCount, 1);
-        var dev = Device.Parse(a.String("device") ?? "cpu");
-        a.RejectUnknown("demo");
+        var steps = Opt.Int("steps", 300, "training steps", min: 1);
+        var batch = Opt.Int("batch", 8, "images per step", min: 1);
+        var size = Opt.Int("size", 32, "image side in pixels", min: 8);
+        var lr = Opt.Double("lr", 0.05, "SGD learning rate (momentum 0.9)", min: 0);
+        var noise = Opt.Double("noise", 0.1, "std of the Gaussian noise added to the clean images", min: 0);
+        var seed = CommonOptions.Seed(1);
+        var threads = Opt.Int("threads", Environment.ProcessorCount, "CPU threads (default: all cores)", min: 1);
+        var device = CommonOptions.Device("cpu");
+        var cmd = new Command("demo", "train a small residual conv denoiser on generated images and watch the loss fall")
+        {
+            steps, batch, size, lr, noise, seed, threads, device,
+        };
+        cmd.SetAction(pr => Run(con, pr.GetValue(steps), pr.GetValue(batch), pr.GetValue(size), pr.GetValue(lr), pr.GetValue(noise),
+            pr.GetValue(seed), pr.GetValue(threads), pr.GetValue(device)));
+        return cmd;
+    }
+
+    public static int Run(IAnsiConsole con, int steps, int batch, int size, double lr, double noise, ulong seed, int threads, Device dev)
+    {
         DevicesCommand.Require(dev);
         CpuThreads.Count = threads;
 
-        AnsiConsole.MarkupLine($"[bold]demo[/]: residual conv denoiser, {steps} steps, batch {batch}, {size}x{size} images, noise sigma {noise}, lr {lr}, seed {seed}, {threads} CPU threads, device {dev}");
+        con.MarkupLine($"[bold]demo[/]: residual conv denoiser, {steps} steps, batch {batch}, {size}x{size} images, noise sigma {noise}, lr {lr}, seed {seed}, {threads} CPU threads, device {dev}");
         ulong rngOffset = 0;
         ulong NextOffset(long blocks) { ulong o = rngOffset; rngOffset += (ulong)blocks; return o; }
 
@@ -29,7 +44,7 @@ internal static class DemoCommand
         {
             using (TensorScope.Suspend())
             {
-                var t = Tensor.Normal(shape, (ulong)seed, NextOffset(shape.Aggregate(1L, (p, d) => p * d)), 0, std, device: dev);
+                var t = Tensor.Normal(shape, seed, NextOffset(shape.Aggregate(1L, (p, d) => p * d)), 0, std, device: dev);
                 return new Var(t, requiresGrad: true);
             }
         }
@@ -49,13 +64,13 @@ internal static class DemoCommand
         }
 
         // Held-out evaluation set.
-        var (evalClean, evalNoisy) = Batch(16, size, noise, (ulong)seed + 1000, 0, dev);
+        var (evalClean, evalNoisy) = Batch(16, size, noise, seed + 1000, 0, dev);
         double psnrNoisy = Psnr(evalNoisy, evalClean);
 
         using var opt = new Sgd(parameters, lr, momentum: 0.9);
         var losses = new List<(int step, double loss)>();
         var sw = Stopwatch.StartNew();
-        AnsiConsole.Progress()
+        con.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
@@ -63,7 +78,7 @@ internal static class DemoCommand
                 for (int step = 1; step <= steps; step++)
                 {
                     using var scope = TensorScope.Begin();
-                    var (clean, noisy) = Batch(batch, size, noise, (ulong)seed, (ulong)step * 1_000_000, dev);
+                    var (clean, noisy) = Batch(batch, size, noise, seed, (ulong)step * 1_000_000, dev);
                     var pred = Net(new Var(noisy));
                     var loss = F.Mean(F.Square(pred - new Var(clean)));
                     opt.ZeroGrad();
@@ -87,11 +102,11 @@ internal static class DemoCommand
 
         var table = new Table().AddColumn("step").AddColumn("train MSE");
         foreach (var (s, l) in losses) table.AddRow(s.ToString(), l.ToString("E3"));
-        AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"held-out PSNR: noisy input {psnrNoisy:F2} dB -> denoised {psnrOut:F2} dB ([green]{psnrOut - psnrNoisy:+0.00;-0.00} dB[/])");
-        AnsiConsole.MarkupLine($"{steps} steps in {secs:F1} s ({steps / secs:F1} steps/s)");
+        con.Write(table);
+        con.MarkupLine($"held-out PSNR: noisy input {psnrNoisy:F2} dB -> denoised {psnrOut:F2} dB ([green]{psnrOut - psnrNoisy:+0.00;-0.00} dB[/])");
+        con.MarkupLine($"{steps} steps in {secs:F1} s ({steps / secs:F1} steps/s)");
         bool learned = losses[^1].loss < losses[0].loss * 0.5 && psnrOut > psnrNoisy;
-        AnsiConsole.MarkupLine(learned ? "[green]the loss fell: the engine learns[/]" : "[red]the loss did not fall as expected[/]");
+        con.MarkupLine(learned ? "[green]the loss fell: the engine learns[/]" : "[red]the loss did not fall as expected[/]");
         foreach (var p in parameters) { p.Data.Dispose(); p.ZeroGrad(); }
         evalClean.Dispose(); evalNoisy.Dispose();
         return learned ? 0 : 1;

@@ -1,6 +1,7 @@
 // `engine devices`: what the CUDA backend found on this machine (GPUs, driver and CUDA version,
 // NVRTC, cuBLAS, cuDNN and the files they were loaded from) or why a piece is missing. Also the
 // check every --device option goes through, so a missing GPU is one clear message.
+using System.CommandLine;
 using Engine.Cuda;
 using Spectre.Console;
 
@@ -8,15 +9,21 @@ namespace Engine.Cli;
 
 internal static class DevicesCommand
 {
-    public static int Run(Args a)
+    public static Command Build(IAnsiConsole con)
     {
-        a.RejectUnknown("devices");
+        var cmd = new Command("devices", "the GPUs, driver, CUDA, NVRTC, cuBLAS and cuDNN this machine has (or why none was found)");
+        cmd.SetAction(_ => Run(con));
+        return cmd;
+    }
+
+    public static int Run(IAnsiConsole con)
+    {
         var table = new Table().AddColumn("component").AddColumn("found");
         table.AddRow("cpu", Markup.Escape($"{Environment.ProcessorCount} cores, {(System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "AVX-512" : System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "AVX2" : "scalar")} kernels"));
         foreach (var (label, value) in CudaSetup.Report()) table.AddRow(Markup.Escape(label), Markup.Escape(value));
-        AnsiConsole.Write(table);
+        con.Write(table);
         bool gpu = CudaSetup.TryProbe(out var why);
-        AnsiConsole.MarkupLine(gpu ? "[green]CUDA is available: use --device cuda (or cuda:N)[/]" : $"[yellow]no usable GPU ({Markup.Escape(why)}); commands run on the CPU[/]");
+        con.MarkupLine(gpu ? "[green]CUDA is available: use --device cuda (or cuda:N)[/]" : $"[yellow]no usable GPU ({Markup.Escape(why)}); commands run on the CPU[/]");
         return 0;
     }
 

@@ -7,6 +7,7 @@
 // (8-bit grid, RGB or BT.601 Y, border crop); dataset scores are the mean of per-image values.
 // PSNR of identical images is +infinity: the table prints "inf", the JSON writes null (JSON has no
 // infinity) and counts such images in "infinite_psnr"; the mean PSNR is then infinite (null) as well.
+using System.CommandLine;
 using System.Text.Json;
 using Engine.Imaging;
 using Spectre.Console;
@@ -17,23 +18,47 @@ internal static class MetricsCommand
 {
     private const int MaxListed = 12;
 
-    public static int Run(string[] args, IAnsiConsole con)
+    public static Command Build(IAnsiConsole con)
     {
-        if (args.Length > 0 && args[0] == "noise") return RunNoise(Args.Parse(args[1..]), con);
-        return RunFull(Args.Parse(args, "y-channel", "round-y"), con);
+        var reference = Opt.String("reference", "DIR", "the reference (clean) images", required: true);
+        var test = Opt.String("test", "DIR", "the images to score, paired with the references by relative path without extension", required: true);
+        var y = Opt.Flag("y-channel", "score the BT.601 Y channel (default: RGB)");
+        var roundY = Opt.Flag("round-y", "round Y to integers (with --y-channel)");
+        var crop = Opt.Int("crop", 0, "pixels cropped from each side before scoring", min: 0);
+        var json = Opt.String("json", "FILE", "write per-image and mean values here (infinite PSNR written as null)");
+        var cmd = new Command("metrics", "PSNR and SSIM of each test image against the reference image of the same name, and their mean")
+        {
+            reference, test, y, roundY, crop, json,
+        };
+        Opt.AddCheck(cmd, r =>
+        {
+            if (r.GetValue(roundY) && !r.GetValue(y)) r.AddError("metrics: --round-y only applies with --y-channel");
+        });
+        cmd.SetAction(pr => RunFull(con, pr.GetValue(reference)!, pr.GetValue(test)!, pr.GetValue(y), pr.GetValue(roundY), pr.GetValue(crop), pr.GetValue(json)));
+        cmd.Subcommands.Add(BuildNoise(con));
+        return cmd;
+    }
+
+    private static Command BuildNoise(IAnsiConsole con)
+    {
+        var clean = Opt.String("clean", "DIR", "the clean images", required: true);
+        var real = Opt.String("real", "DIR", "the real noisy images (same names as --clean)", required: true);
+        var synth = Opt.String("synthetic", "DIR", "the synthetic noisy images (same names as --clean)", required: true);
+        var bands = Opt.Int("bands", 8, "brightness bands of the clean intensity for the std ratio", min: 1);
+        var json = Opt.String("json", "FILE", "write per-image, mean and pooled values here");
+        var cmd = new Command("noise", "synthetic vs real noise per image and pooled: residual histogram KLs (NeCA, Noise Flow add-one, NAFlow), "
+            + "SeNM-VAE gray-intensity KL, std ratio per brightness band")
+        {
+            clean, real, synth, bands, json,
+        };
+        cmd.SetAction(pr => RunNoise(con, pr.GetValue(clean)!, pr.GetValue(real)!, pr.GetValue(synth)!, pr.GetValue(bands), pr.GetValue(json)));
+        return cmd;
     }
 
     // ------------------------------------------------------------------ PSNR / SSIM
 
-    private static int RunFull(Args a, IAnsiConsole con)
+    private static int RunFull(IAnsiConsole con, string reference, string test, bool y, bool roundY, int crop, string? json)
     {
-        string reference = a.String("reference") ?? throw new ArgumentException("metrics: --reference DIR is required (engine metrics --reference DIR --test DIR)");
-        string test = a.String("test") ?? throw new ArgumentException("metrics: --test DIR is required (engine metrics --reference DIR --test DIR)");
-        bool y = a.Flag("y-channel"), roundY = a.Flag("round-y");
-        int crop = a.Int("crop", 0, min: 0);
-        string? json = a.String("json");
-        a.RejectUnknown("metrics");
-        if (roundY && !y) throw new ArgumentException("metrics: --round-y only applies with --y-channel");
         var options = new MetricOptions(y ? MetricChannel.Y : MetricChannel.Rgb, crop, roundY);
 
         var pairs = Match("metrics", ("reference", reference), ("test", test));
@@ -95,15 +120,8 @@ internal static class MetricsCommand
 
     private sealed record NoiseRow(string Name, double[] Kl, double SenM, BandStat[] Real, BandStat[] Synth);
 
-    private static int RunNoise(Args a, IAnsiConsole con)
+    private static int RunNoise(IAnsiConsole con, string clean, string real, string synth, int bands, string? json)
     {
-        const string usage = " (engine metrics noise --clean DIR --real DIR --synthetic DIR)";
-        string clean = a.String("clean") ?? throw new ArgumentException("metrics noise: --clean DIR is required" + usage);
-        string real = a.String("real") ?? throw new ArgumentException("metrics noise: --real DIR is required" + usage);
-        string synth = a.String("synthetic") ?? throw new ArgumentException("metrics noise: --synthetic DIR is required" + usage);
-        int bands = a.Int("bands", 8, min: 1);
-        string? json = a.String("json");
-        a.RejectUnknown("metrics noise");
 
         var triples = Match("metrics noise", ("clean", clean), ("real", real), ("synthetic", synth));
         con.MarkupLine(Markup.Escape($"metrics noise: {triples.Count} images, residuals noisy/255 - clean/255, {bands} bands of clean intensity"));

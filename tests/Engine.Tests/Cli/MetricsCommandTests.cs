@@ -130,7 +130,8 @@ public class MetricsCommandTests
 
         (code, output) = Run("metrics", "--reference", a);
         Assert.Equal(2, code);
-        Assert.Contains("--test DIR is required", output);
+        Assert.Contains("'--test' is required", output);
+        Assert.DoesNotContain("   at ", output);
         (code, output) = Run("metrics", "--reference", a, "--test", a, "--bogus", "1");
         Assert.Equal(2, code);
         Assert.Contains("--bogus", output);
@@ -231,7 +232,7 @@ public class MetricsCommandTests
         using var dir = new TempDir();
         var (code, output) = Run("metrics", "noise", "--clean", dir.Path, "--real", dir.Path);
         Assert.Equal(2, code);
-        Assert.Contains("--synthetic DIR is required", output);
+        Assert.Contains("'--synthetic' is required", output);
         (code, output) = Run("metrics", "noise", "--clean", dir.Path, "--real", dir.Path, "--synthetic", dir.Path);
         Assert.Equal(2, code);
         Assert.Contains("holds no images", output);
