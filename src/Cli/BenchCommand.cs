@@ -15,12 +15,13 @@ internal static class BenchCommand
     /// <summary>`bench` with one subcommand per target (a target is required: `engine bench` alone is a usage error).</summary>
     public static Command Build(IAnsiConsole con)
     {
-        var cmd = new Command("bench", "benchmarks with their anchors, measured side by side in one run (targets: cpu, gpu, kernels, data)");
+        var cmd = new Command("bench", "benchmarks with their anchors, measured side by side in one run (targets: cpu, gpu, kernels, data, quality)");
         cmd.Subcommands.Add(BuildCpu(con));
         cmd.Subcommands.Add(BuildGpu(con));
         cmd.Subcommands.Add(BuildKernels(con));
         cmd.Subcommands.Add(DataBenchCommand.Build(con));
-        cmd.SetAction(int (_) => throw new ArgumentException("bench: name a target: engine bench cpu|gpu|kernels|data [options] (engine bench TARGET --help lists them)"));
+        cmd.Subcommands.Add(Quality.QualityCommand.Build(con));
+        cmd.SetAction(int (_) => throw new ArgumentException("bench: name a target: engine bench cpu|gpu|kernels|data|quality [options] (engine bench TARGET --help lists them)"));
         return cmd;
     }
 
