@@ -50,8 +50,10 @@ public sealed class BatchNorm2d : Layer
     {
         if (x.Rank != 4 || x.Shape[1] != Channels)
             throw new ShapeMismatchException("BatchNorm2d", $"expects (N, {Channels}, H, W), got {Fmt.Shape(x.Shape)}");
-        if (x.DType != RunningMean.DType || x.Device != RunningMean.Device)
-            throw new DTypeMismatchException("BatchNorm2d", $"input {Fmt.Of(x.Data)} vs running_mean {Fmt.Of(RunningMean)}: dtype and device must match");
+        if (x.DType != RunningMean.DType)
+            throw new DTypeMismatchException("BatchNorm2d", $"input {Fmt.Of(x.Data)} vs running_mean {Fmt.Of(RunningMean)}");
+        if (x.Device != RunningMean.Device)
+            throw new DeviceMismatchException("BatchNorm2d", $"input {Fmt.Of(x.Data)} vs running_mean {Fmt.Of(RunningMean)}");
         int[] cshape = [1, Channels, 1, 1];
         if (!IsTraining)
         {
