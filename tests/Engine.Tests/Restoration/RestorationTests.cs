@@ -48,6 +48,7 @@ public sealed class RestorationTests
     [InlineData(4, DType.F32, 2e-5)]
     [InlineData(2, DType.F64, 1e-10)]
     [InlineData(2, DType.F32, 2e-5)]
+    [InlineData(1, DType.F64, 1e-10)]
     public void RrdbNet_matches_torch(int scale, DType dt, double tol)
     {
         using var scope = TensorScope.Begin();

@@ -8,7 +8,8 @@ Writes, next to this script:
                                  3 channels; BN gamma/beta/running stats randomized; the int64
                                  num_batches_tracked is stored as I64, as torch saves it
   rrdb_x4_weights.safetensors    RRDBNet nf 8, gc 4, 2 blocks, scale 4 (BasicSR names)
-  rrdb_x2_weights.safetensors    the same with scale 2 (pixel-unshuffled input)
+  rrdb_x2_weights.safetensors    the same with scale 2 (input pixel-unshuffled by 2)
+  rrdb_x1_weights.safetensors    the same with scale 1 (input pixel-unshuffled by 4)
   restoration_golden.safetensors inputs, outputs, gradients (F64), names listed in restoration.json
   restoration.json               provenance
 
@@ -172,7 +173,7 @@ class RRDBNet(nn.Module):
         return self.conv_last(lr(self.conv_hr(feat)))
 
 
-for scale, shape in ((4, (1, 3, 5, 6)), (2, (2, 3, 6, 4))):
+for scale, shape in ((4, (1, 3, 5, 6)), (2, (2, 3, 6, 4)), (1, (1, 3, 8, 4))):
     net = RRDBNet(3, 3, 8, 4, 2, scale)
     with torch.no_grad():
         for name, m in net.named_modules():
