@@ -21,6 +21,9 @@ public enum InitKind
     Zeros,
     /// <summary>ESRGAN's initialize_weights: kaiming_normal(a = 0, fan_in) scaled by 0.1 (or Scale), bias zero.</summary>
     Esrgan,
+    /// <summary>torch.nn.init.orthogonal_ with gain Scale: the weight viewed as (shape[0], rest) has
+    /// orthonormal rows (or columns, when taller than wide) times the gain; bias zero. DnCNN's init.</summary>
+    Orthogonal,
 }
 
 /// <summary>How a layer's weights start. Scale multiplies the weights (ESRGAN uses 0.1);
@@ -31,6 +34,7 @@ public sealed record InitSpec(InitKind Kind = InitKind.PyTorchDefault, double Sc
     public static readonly InitSpec Zeros = new(InitKind.Zeros);
     public static InitSpec Esrgan(double scale = 0.1) => new(InitKind.Esrgan, scale);
     public static InitSpec Kaiming(double negativeSlope = 0, double scale = 1) => new(InitKind.KaimingNormal, scale, negativeSlope);
+    public static InitSpec Orthogonal(double gain = 1) => new(InitKind.Orthogonal, gain);
 }
 
 /// <summary>The source of initial values: seed, running Philox offset, dtype and device.</summary>
@@ -41,10 +45,10 @@ public sealed class ParamInit(ulong seed, DType dtype = DType.F32, Device? devic
     public DType DType { get; } = dtype;
     public Device Device { get; } = device ?? Device.Cpu;
 
-    private ulong Take(long n)
+    private ulong Take(long n, int elementSize = 0)
     {
         ulong o = _offset;
-        _offset += Engine.Random.Philox.BlocksUsed(n, DType.Size());
+        _offset += Engine.Random.Philox.BlocksUsed(n, elementSize > 0 ? elementSize : DType.Size());
         return o;
     }
 
@@ -70,6 +74,62 @@ public sealed class ParamInit(ulong seed, DType dtype = DType.F32, Device? devic
         using (TensorScope.Suspend()) return Tensor.Uniform(shape, Seed, Take(Numel(shape)), -bound, bound, DType, Device);
     }
 
+    /// <summary>U(lo, hi) (e.g. KAIR's batch-norm gamma, U(0.1, 1)).</summary>
+    public Tensor UniformRange(int[] shape, double lo, double hi)
+    {
+        using (TensorScope.Suspend()) return Tensor.Uniform(shape, Seed, Take(Numel(shape)), lo, hi, DType, Device);
+    }
+
+    /// <summary>An orthogonal matrix as torch.nn.init.orthogonal_ builds one: Gaussian draws viewed
+    /// as (shape[0], rest), transposed to tall if wide, orthonormalized (modified Gram-Schmidt in
+    /// double on the CPU, which is QR with R's diagonal made positive, torch's sign fix), transposed
+    /// back, times the gain. The draws are F64 whatever the dtype, so the values do not depend on it.</summary>
+    public Tensor Orthogonal(int[] shape, double gain)
+    {
+        if (shape.Length < 2) throw new InvalidArgumentException("ParamInit.Orthogonal", $"needs at least 2 dimensions, got {Fmt.Shape(shape)}");
+        long numel = Numel(shape);
+        int rows = shape[0];
+        int cols = (int)(numel / rows);
+        double[] a;
+        using (var g = Tensor.Normal([(int)numel], Seed, Take(numel, sizeof(double)), 0, 1, DType.F64)) a = g.ToArray<double>();
+        bool wide = rows < cols;
+        int m = wide ? cols : rows, k = wide ? rows : cols; // the tall matrix T (m, k), m >= k
+        var t = new double[m * k];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                t[wide ? c * k + r : r * k + c] = a[r * cols + c];
+        for (int j = 0; j < k; j++)
+        {
+            for (int p = 0; p < j; p++)
+            {
+                double dot = 0;
+                for (int i = 0; i < m; i++) dot += t[i * k + p] * t[i * k + j];
+                for (int i = 0; i < m; i++) t[i * k + j] -= dot * t[i * k + p];
+            }
+            double norm = 0;
+            for (int i = 0; i < m; i++) norm += t[i * k + j] * t[i * k + j];
+            norm = Math.Sqrt(norm);
+            if (!(norm > 1e-300)) throw new InvalidArgumentException("ParamInit.Orthogonal", $"degenerate draw for {Fmt.Shape(shape)}");
+            for (int i = 0; i < m; i++) t[i * k + j] /= norm;
+        }
+        var w = new double[numel];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                w[r * cols + c] = gain * t[wide ? c * k + r : r * k + c];
+        using (TensorScope.Suspend())
+        {
+            var host = Tensor.FromArray(w, shape);
+            if (DType == DType.F64 && Device == Device.Cpu) return host;
+            using (host)
+            {
+                if (DType == DType.F64) return host.To(Device);
+                var cast = host.To(DType);
+                if (Device == Device.Cpu) return cast;
+                using (cast) return cast.To(Device);
+            }
+        }
+    }
+
     public static double KaimingGain(double a) => Math.Sqrt(2.0 / (1 + a * a));
 
     /// <summary>A weight of the given shape with the given fans, drawn as the spec says.</summary>
@@ -86,6 +146,7 @@ public sealed class ParamInit(ulong seed, DType dtype = DType.F32, Device? devic
             InitKind.XavierNormal => Normal(shape, spec.Scale * Math.Sqrt(2.0 / (fanIn + fanOut))),
             InitKind.Zeros => Zeros(shape),
             InitKind.Esrgan => Normal(shape, spec.Scale * KaimingGain(0) / Math.Sqrt(fanIn)),
+            InitKind.Orthogonal => Orthogonal(shape, spec.Scale),
             _ => throw new InvalidArgumentException("ParamInit.Weight", $"unknown init kind {spec.Kind}"),
         };
     }
