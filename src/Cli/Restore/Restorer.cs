@@ -11,6 +11,7 @@ using Engine.Imaging;
 using Engine.Imaging.Data;
 using Engine.Models.Checkpoint;
 using Engine.Models.Nn;
+using Engine.Models.Restoration;
 using Engine.Models.Training;
 using Spectre.Console;
 
@@ -212,18 +213,14 @@ internal static class RestoreRun
     public static string F2(double v) => double.IsPositiveInfinity(v) ? "inf" : v.ToString("F2", CultureInfo.InvariantCulture);
 }
 
-/// <summary>Builds the non-demo architectures (dncnn, rrdb) from Engine.Models.Restoration.</summary>
-internal static partial class RestorerFactory
+/// <summary>Builds the benchmark architectures from Engine.Models.Restoration: DnCNN in KAIR's layout
+/// (every conv biased, BN, orthogonal init; as NeCA trains its denoisers) and BasicSR's RRDBNet.</summary>
+internal static class RestorerFactory
 {
-    public static Layer Build(RestorerSpec s, ParamInit init) => BuildCore(s, init)
-        ?? throw new ArgumentException($"restorer architecture '{s.Arch}' is not available in this build");
-
-    static partial void Build(RestorerSpec s, ParamInit init, ref Layer? result);
-
-    private static Layer? BuildCore(RestorerSpec s, ParamInit init)
+    public static Layer Build(RestorerSpec s, ParamInit init) => s.Arch switch
     {
-        Layer? r = null;
-        Build(s, init, ref r);
-        return r;
-    }
+        "dncnn" => new DnCnn(init, DnCnnConfig.Kair(3, s.Depth) with { Features = s.Features }),
+        "rrdb" => new RrdbNet(init, new RrdbNetConfig(3, 3, s.Features, s.Growth, s.Blocks, s.Scale)),
+        _ => throw new ArgumentException($"unknown restorer architecture '{s.Arch}' (dncnn, rrdb, tiny)"),
+    };
 }
