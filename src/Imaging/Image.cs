@@ -61,7 +61,9 @@ public sealed record Image
     {
         if (!(x > 0f)) return 0; // also NaN
         if (x >= 1f) return 255;
-        return (byte)MathF.Round(x * 255f, MidpointRounding.ToEven);
+        // x * 255 in double is exact for any float x, so this is the correctly rounded value and
+        // agrees with Image8.FromUnit (a float product would round first and could flip near-ties).
+        return (byte)Math.Round(x * 255.0, MidpointRounding.ToEven);
     }
 
     /// <summary>A (3, H, W) float32 CPU tensor with a copy of the data; unsqueeze(0) for a batch of one.</summary>

@@ -165,6 +165,7 @@ internal static class DemoRun
         using var task = new DemoTask(o, train, testC, testD);
         using var opt = new Adam(task.Model.NamedParameters(), o.Lr);
         var trainer = new Trainer(task, opt, options, run);
+        trainer.Memory = DeviceMemory.Probe(o.Device);
         if (trainer.TryResume()) con.MarkupLine($"[yellow]resuming[/] from the checkpoint in {Markup.Escape(run)} at step {trainer.Step}");
         var config = o.ToJson();
         config["command"] = "demo";

@@ -47,8 +47,10 @@ internal static class RestoreCommand
         {
             var a = r.GetValue(arch);
             if (a != null && a is not ("dncnn" or "rrdb")) r.AddError($"--arch must be dncnn or rrdb, got '{a}'");
-            if (a == "dncnn" && r.GetValue(scale) != 1) r.AddError("--scale: dncnn restores at the same size (scale 1); use --arch rrdb for super-resolution");
-            if (a == "rrdb" && r.GetValue(scale) == 1) r.AddError("--scale: rrdb is the super-resolution network; give --scale 2 or 4");
+            // Inside a validator an option that was not given reads as default(T), not its default value.
+            int sc = r.GetResult(scale) is null ? 1 : r.GetValue(scale);
+            if (a == "dncnn" && sc != 1) r.AddError("--scale: dncnn restores at the same size (scale 1); use --arch rrdb for super-resolution");
+            if (a == "rrdb" && sc == 1) r.AddError("--scale: rrdb is the super-resolution network; give --scale 2 or 4");
             if ((r.GetValue(valClean) == null) != (r.GetValue(valDegraded) == null)) r.AddError("--val-clean and --val-degraded go together");
         });
         cmd.SetAction(pr =>

@@ -183,6 +183,7 @@ internal static class RestoreRun
             SkipGradNorm = 1e4,
         };
         var trainer = new Trainer(task, opt, options, runDir);
+        trainer.Memory = DeviceMemory.Probe(device);
         trainer.TryResume();
         var spec_ = spec.ToJson();
         File.WriteAllText(Path.Combine(runDir, SpecFile), spec_.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
