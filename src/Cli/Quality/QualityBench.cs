@@ -110,6 +110,15 @@ internal static class QualityBench
         var testPairs = new PairedDataset(dirs["T"].Target, dirs["T"].Degraded, o.Scale, new ImageDatasetOptions { Cache = true });
         var valPairs = new PairedDataset(dirs["V"].Target, dirs["V"].Degraded, o.Scale, new ImageDatasetOptions { Cache = true });
         var metric = o.Scale > 1 ? new MetricOptions(MetricChannel.Y, o.Scale) : MetricOptions.Default;
+        // The degraded test inputs themselves (denoising only: for SR they are smaller than the targets).
+        (double Psnr, double Ssim)? input = null;
+        if (o.Scale == 1)
+        {
+            var scores = Enumerable.Range(0, testPairs.Count).Select(i => testPairs.Get(i)).Select(p =>
+                (Metrics.Psnr(RestoreEval.To8(p.Clean.Image), RestoreEval.To8(p.Degraded.Image), metric), Metrics.Ssim(RestoreEval.To8(p.Clean.Image), RestoreEval.To8(p.Degraded.Image), metric))).ToList();
+            input = (scores.Average(x => x.Item1), scores.Average(x => x.Item2));
+            con.MarkupLine($"  degraded test inputs: PSNR {input.Value.Psnr:F2} dB, SSIM {input.Value.Ssim:F4}");
+        }
 
         var rows = new List<ModelRow>();
         foreach (var m in models)
@@ -158,7 +167,7 @@ internal static class QualityBench
             WriteGrid(o, m, testPairs, dirs["T"].Low, restored);
             con.MarkupLine($"  {m.Name}: PSNR {RestoreRun.F2(row.Psnr)} dB, SSIM {row.Ssim:F4}, noise KL {row.NoiseKl:F4}, std error {row.StdError:F3}; fit {fit:F1} s, synth {synth:F1} s, restorer {summary.Seconds:F1} s ({summary.StepsPerSecond:F2} it/s)");
         }
-        WriteReport(o, photos, split, restorer, truth, rows, prepSeconds, total.Elapsed.TotalSeconds);
+        WriteReport(o, photos, split, restorer, truth, rows, prepSeconds, total.Elapsed.TotalSeconds, input);
         PrintTable(con, rows);
         con.MarkupLine($"report: {Markup.Escape(Path.GetFullPath(Path.Combine(o.Out, "report.md")))} ({total.Elapsed.TotalMinutes:F1} min)");
         return cancel.IsCancellationRequested ? 130 : 0;
@@ -223,7 +232,7 @@ internal static class QualityBench
         con.Write(t);
     }
 
-    private static void WriteReport(QualityOptions o, string photos, Split split, RestorerSpec restorer, Degradation truth, List<ModelRow> rows, double prepSeconds, double seconds)
+    private static void WriteReport(QualityOptions o, string photos, Split split, RestorerSpec restorer, Degradation truth, List<ModelRow> rows, double prepSeconds, double seconds, (double Psnr, double Ssim)? input)
     {
         var inv = CultureInfo.InvariantCulture;
         static JsonNode? N(double v) => double.IsFinite(v) ? v : null;
@@ -238,6 +247,7 @@ internal static class QualityBench
             ["degradation"] = truth.ToString(),
             ["restorer"] = restorer.ToJson(),
             ["prepare_seconds"] = prepSeconds,
+            ["input"] = input is { } inp ? new JsonObject { ["psnr"] = N(inp.Psnr), ["ssim"] = N(inp.Ssim) } : null,
             ["seconds"] = seconds,
             ["rows"] = new JsonArray(rows.Select(r => (JsonNode?)new JsonObject
             {
@@ -259,6 +269,7 @@ internal static class QualityBench
             "| model | PSNR (dB) | SSIM | noise KL | std error | fit (s) | synth (s) | restorer (s) | restorer it/s |",
             "|---|---|---|---|---|---|---|---|---|",
         };
+        if (input is { } x) md.Add($"| (degraded input) | {RestoreRun.F2(x.Psnr)} | {x.Ssim.ToString("F4", inv)} | | | | | | |");
         foreach (var r in rows)
             md.Add($"| {r.Model} | {RestoreRun.F2(r.Psnr)} | {r.Ssim.ToString("F4", inv)} | {r.NoiseKl.ToString("F4", inv)} | {r.StdError.ToString("F3", inv)} | {r.FitSeconds.ToString("F1", inv)} | {r.SynthSeconds.ToString("F1", inv)} | {r.RestorerSeconds.ToString("F1", inv)} | {r.RestorerStepsPerSecond.ToString("F2", inv)} |");
         md.Add("");
