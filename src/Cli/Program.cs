@@ -70,6 +70,8 @@ namespace Engine.Cli
             root.Subcommands.Add(DevicesCommand.Build(con));
             root.Subcommands.Add(SynthCommand.Build(con));
             root.Subcommands.Add(MetricsCommand.Build(con));
+            root.Subcommands.Add(Train.TrainCommand.Build(con));
+            root.Subcommands.Add(Train.DegradeCommand.Build(con));
             root.Subcommands.Add(Restore.RestoreCommand.Build(con));
             root.Subcommands.Add(BenchCommand.Build(con));
             var versionCmd = new Command("version", "print the version");

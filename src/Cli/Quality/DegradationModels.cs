@@ -89,15 +89,50 @@ internal sealed class OracleModel : IDegradationModel
     public JsonObject Describe() => new() { ["what"] = "the true degradation pipeline (true pairs)" };
 }
 
+/// <summary>A learned model (engine train's registry): trained on (X, D(Y0)) with the preset's
+/// settings in models/NAME/train, then sampled (Method 3, temperature 1) per clean image.</summary>
+internal sealed class LearnedModel(string kind) : IDegradationModel, IDisposable
+{
+    private Models.Degradation.IDegradationVae? _model;
+    private Device _device = Device.Cpu;
+    private JsonObject _details = new();
+    public string Name => kind;
+    public bool Stochastic => true;
+
+    public void Fit(QualityContext ctx)
+    {
+        var spec = Train.ModelRegistry.TrainSpec(kind, ctx.Preset);
+        _device = ctx.Device;
+        _model = Train.ModelRegistry.Create(kind, ctx.Preset, spec, ctx.Seed, ctx.Device);
+        var summary = Train.VaeRun.Train(_model, spec, ctx.CleanX, ctx.DegradedY, Path.Combine(ctx.RunDir, "train"), ctx.Seed, ctx.Device, ctx.Console, CancellationToken.None);
+        _model.Module.Eval();
+        _details = new JsonObject
+        {
+            ["what"] = Train.ModelRegistry.Describe(kind), ["parameters"] = _model.Module.ParameterCount(), ["config"] = _model.Config.DeepClone(),
+            ["training"] = spec.ToJson(), ["train_seconds"] = summary.Seconds, ["train_steps_per_second"] = summary.StepsPerSecond,
+            ["skipped_steps"] = summary.Skipped, ["peak_memory_bytes"] = summary.PeakMemoryBytes,
+        };
+    }
+
+    public Image Synthesize(Image clean, ulong seed, string key, int sample)
+        => Train.VaeSynthesis.Degrade(_model ?? throw new InvalidOperationException($"{kind}: Fit first"), clean, _device,
+            new Models.Degradation.DegradeOptions { Seed = DegradationRng.ImageSeed(seed, key), Offset = (ulong)sample << 40 });
+
+    public JsonObject Describe() => _details;
+
+    public void Dispose() => _model?.Dispose();
+}
+
 internal static class DegradationModels
 {
-    public static readonly List<string> Names = ["none", "awgn", "oracle"];
+    public static readonly List<string> Names = ["none", "awgn", "oracle", .. Train.ModelRegistry.Kinds];
 
     public static IDegradationModel Create(string name) => name switch
     {
         "none" => new NoneModel(),
         "awgn" => new AwgnModel(),
         "oracle" => new OracleModel(),
+        _ when Train.ModelRegistry.Kinds.Contains(name) => new LearnedModel(name),
         _ => throw new ArgumentException($"unknown model '{name}' for --models; available: {string.Join(", ", Names)}"),
     };
 }

@@ -165,6 +165,7 @@ internal static class QualityBench
             var row = new ModelRow(m.Name, eval.MeanPsnr, eval.MeanSsim, kl, stdErr, ratio, fit, synth, summary.Seconds, summary.StepsPerSecond, m.Describe());
             rows.Add(row);
             WriteGrid(o, m, testPairs, dirs["T"].Low, restored);
+            (m as IDisposable)?.Dispose();
             con.MarkupLine($"  {m.Name}: PSNR {RestoreRun.F2(row.Psnr)} dB, SSIM {row.Ssim:F4}, noise KL {row.NoiseKl:F4}, std error {row.StdError:F3}; fit {fit:F1} s, synth {synth:F1} s, restorer {summary.Seconds:F1} s ({summary.StepsPerSecond:F2} it/s)");
         }
         WriteReport(o, photos, split, restorer, truth, rows, prepSeconds, total.Elapsed.TotalSeconds, input);

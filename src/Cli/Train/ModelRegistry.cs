@@ -1,0 +1,44 @@
+// The learned degradation models the CLI knows, with their presets: tiny (CI smoke: seconds),
+// small (CPU: minutes), paper (the sizes and iteration counts of the published code; GPU).
+using System.Text.Json.Nodes;
+using Engine.Models.Degradation;
+
+namespace Engine.Cli.Train;
+
+internal static partial class ModelRegistry
+{
+    public static readonly string[] Kinds = ["ludvae", "ludvae-tpami"];
+
+    public static string Describe(string kind) => kind switch
+    {
+        "ludvae" => "LUD-VAE as the ICLR paper describes it: VQ-VAE-2 content latent, Gaussian degradation latent, Gaussian-blur h",
+        "ludvae-tpami" => "LUD-VAE as its public code builds it: hierarchical Gaussian degradation latent with learned priors, noise-injection h",
+        _ => throw new ArgumentException($"unknown model '{kind}'; available: {string.Join(", ", Kinds)}"),
+    };
+
+    public static VaeTrainSpec TrainSpec(string kind, string preset) => (kind, preset) switch
+    {
+        (_, "tiny") => new VaeTrainSpec { Steps = 60, Batch = 4, Crop = 32, Lr = 5e-4, CheckpointEvery = 30 },
+        (_, "small") => new VaeTrainSpec { Steps = 2000, Batch = 8, Crop = 48, Lr = 2e-4, CheckpointEvery = 500 },
+        ("ludvae-tpami", "paper") => new VaeTrainSpec { Steps = 200_000, Batch = 16, Crop = 64, Lr = 1e-4, Milestones = [100_000], CheckpointEvery = 50_000 },
+        ("ludvae", "paper") => new VaeTrainSpec { Steps = 200_000, Batch = 16, Crop = 160, Lr = 1e-4, CheckpointEvery = 50_000 },
+        _ => throw new ArgumentException($"unknown model '{kind}' or preset '{preset}' (presets: tiny, small, paper)"),
+    };
+
+    public static IDegradationVae Create(string kind, string preset, VaeTrainSpec spec, ulong seed, Device device)
+    {
+        IDegradationVae? m = null;
+        CreateCore(kind, preset, spec, seed, device, ref m);
+        return m ?? throw new ArgumentException($"model '{kind}' is not available in this build");
+    }
+
+    public static IDegradationVae FromConfig(string kind, JsonObject config, Device device)
+    {
+        IDegradationVae? m = null;
+        FromConfigCore(kind, config, device, ref m);
+        return m ?? throw new ArgumentException($"model '{kind}' (from model.json) is not available in this build");
+    }
+
+    static partial void CreateCore(string kind, string preset, VaeTrainSpec spec, ulong seed, Device device, ref IDegradationVae? model);
+    static partial void FromConfigCore(string kind, JsonObject config, Device device, ref IDegradationVae? model);
+}

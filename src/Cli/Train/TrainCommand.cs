@@ -1,0 +1,129 @@
+// `engine train MODEL` and `engine degrade`: train a learned degradation model on a clean folder
+// and a degraded folder (unpaired), then synthesize degraded copies of any clean folder with it.
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Engine.Imaging;
+using Engine.Models.Degradation;
+using Spectre.Console;
+
+namespace Engine.Cli.Train;
+
+internal static class TrainCommand
+{
+    public static Command Build(IAnsiConsole con)
+    {
+        var cmd = new Command("train", $"train a degradation model on unpaired clean and degraded folders ({string.Join(", ", ModelRegistry.Kinds)})");
+        foreach (var kind in ModelRegistry.Kinds) cmd.Subcommands.Add(BuildModel(con, kind));
+        cmd.SetAction(int (_) => throw new ArgumentException($"train: name a model: engine train {string.Join("|", ModelRegistry.Kinds)} --clean DIR --noisy DIR --out RUN"));
+        return cmd;
+    }
+
+    private static Command BuildModel(IAnsiConsole con, string kind)
+    {
+        var clean = Opt.String("clean", "DIR", "clean-domain images", required: true);
+        var noisy = Opt.String("noisy", "DIR", "degraded-domain images (unpaired with --clean)", required: true);
+        var preset = CommonOptions.Preset("small", "tiny", "small", "paper");
+        var steps = Opt.Int("steps", 0, "training steps (0: the preset's)", min: 0);
+        var batch = Opt.Int("batch", 0, "crops per step (0: the preset's)", min: 0);
+        var crop = Opt.Int("crop", 0, "crop side (0: the preset's)", min: 0);
+        var lr = Opt.Double("lr", 0, "Adam learning rate (0: the preset's)", min: 0);
+        var seed = CommonOptions.Seed(1);
+        var device = CommonOptions.Device("cpu");
+        var output = CommonOptions.Out($"train-{kind}");
+        var cmd = new Command(kind, ModelRegistry.Describe(kind)) { clean, noisy, preset, steps, batch, crop, lr, seed, device, output };
+        cmd.SetAction(pr =>
+        {
+            var dev = pr.GetValue(device);
+            DevicesCommand.Require(dev);
+            string c = pr.GetValue(clean)!, n = pr.GetValue(noisy)!;
+            if (!Directory.Exists(c)) throw new ArgumentException($"--clean '{c}' is not a folder");
+            if (!Directory.Exists(n)) throw new ArgumentException($"--noisy '{n}' is not a folder");
+            string p = pr.GetValue(preset)!;
+            var spec = ModelRegistry.TrainSpec(kind, p);
+            if (pr.GetValue(steps) > 0) spec = spec with { Steps = pr.GetValue(steps) };
+            if (pr.GetValue(batch) > 0) spec = spec with { Batch = pr.GetValue(batch) };
+            if (pr.GetValue(crop) > 0) spec = spec with { Crop = pr.GetValue(crop) };
+            if (pr.GetValue(lr) > 0) spec = spec with { Lr = pr.GetValue(lr) };
+            ulong s = pr.GetValue(seed);
+            var run = RunFolder.Create(pr.GetValue(output), $"train-{kind}", con);
+            using var model = ModelRegistry.Create(kind, p, spec, s, dev);
+            var settings = new JsonObject
+            {
+                ["model"] = kind, ["preset"] = p, ["parameters"] = model.Module.ParameterCount(), ["config"] = model.Config.DeepClone(),
+                ["training"] = spec.ToJson(), ["clean"] = c, ["noisy"] = n, ["seed"] = s, ["device"] = dev.ToString(),
+            };
+            run.WriteSettings(settings);
+            using var cts = Restore.RestoreCommand.CancelOnCtrlC();
+            var summary = VaeRun.Train(model, spec, c, n, run.Path, s, dev, con, cts.Token);
+            con.MarkupLine($"{summary.LastStep - summary.FirstStep} steps in {summary.Seconds:F1} s ({summary.StepsPerSecond:F2} it/s), {summary.Skipped} skipped, peak memory {Training.TrainingDisplay.Bytes(summary.PeakMemoryBytes)}; {summary.StopReason}");
+            con.MarkupLine($"model saved in {Markup.Escape(run.Path)} (synthesize: engine degrade --checkpoint {Markup.Escape(run.Path)} --in CLEAN --out DIR)");
+            return summary.StopReason == "cancelled" ? 130 : 0;
+        });
+        return cmd;
+    }
+}
+
+internal static class DegradeCommand
+{
+    public static Command Build(IAnsiConsole con)
+    {
+        var checkpoint = Opt.String("checkpoint", "RUN", "a run folder written by `engine train`", required: true);
+        var input = Opt.String("in", "DIR", "clean images to degrade", required: true);
+        var output = Opt.String("out", "DIR", "where the synthetic degraded PNGs go (same relative paths; _sK suffixes with --samples > 1)", required: true);
+        var samples = Opt.Int("samples", 1, "synthetic samples per image", min: 1);
+        var temperature = Opt.Double("temperature", 1.0, "scale of the degradation latent's prior sample", min: 0);
+        var noiseLevel = Opt.Double("noise-level", -1, "the model's conditioning noise level on the 0..255 scale (default: the model's)", min: -1);
+        var method = Opt.IntOneOf("method", 3, "LUD-VAE generation method (3: content from q(z|x), degradation from the prior)", 1, 2, 3);
+        var seed = CommonOptions.Seed(1);
+        var device = CommonOptions.Device("cpu");
+        var cmd = new Command("degrade", "synthesize degraded copies of clean images with a trained degradation model")
+        {
+            checkpoint, input, output, samples, temperature, noiseLevel, method, seed, device,
+        };
+        cmd.SetAction(pr =>
+        {
+            var dev = pr.GetValue(device);
+            DevicesCommand.Require(dev);
+            string inDir = pr.GetValue(input)!, outDir = pr.GetValue(output)!;
+            if (!Directory.Exists(inDir)) throw new ArgumentException($"--in '{inDir}' is not a folder");
+            if (Path.GetFullPath(inDir).TrimEnd('/') == Path.GetFullPath(outDir).TrimEnd('/'))
+                throw new ArgumentException("degrade: --out must differ from --in (the clean images would be overwritten)");
+            using var model = VaeRun.Load(pr.GetValue(checkpoint)!, dev);
+            int k = pr.GetValue(samples);
+            ulong s = pr.GetValue(seed);
+            double nl = pr.GetValue(noiseLevel);
+            var files = ImageFolder.List(inDir);
+            int done = 0, skipped = 0;
+            con.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(ctx =>
+            {
+                var task = ctx.AddTask("degrading", maxValue: Math.Max(1, files.Count));
+                foreach (var f in files)
+                {
+                    Image img;
+                    try { img = ImageIO.Read(f); }
+                    catch (EngineException e) when (e is ImageFormatException or ImageIOException) { con.MarkupLine($"[yellow]skipped[/] {Markup.Escape(e.Message)}"); skipped++; task.Increment(1); continue; }
+                    string rel = Path.GetRelativePath(inDir, f).Replace('\\', '/');
+                    ulong key = Imaging.Degradation.DegradationRng.ImageSeed(s, rel);
+                    for (int i = 0; i < k; i++)
+                    {
+                        var o = new DegradeOptions
+                        {
+                            Temperature = pr.GetValue(temperature), Method = pr.GetValue(method), NoiseLevel = nl >= 0 ? nl / 255.0 : null,
+                            Seed = key, Offset = (ulong)i << 40,
+                        };
+                        var y = VaeSynthesis.Degrade(model, img, dev, o);
+                        string name = k == 1 ? Path.ChangeExtension(rel, ".png") : Path.Combine(Path.GetDirectoryName(rel) ?? "", $"{Path.GetFileNameWithoutExtension(rel)}_s{i}.png");
+                        string dst = Path.Combine(outDir, name);
+                        Directory.CreateDirectory(Path.GetDirectoryName(dst)!);
+                        ImageIO.WritePng(dst, y);
+                    }
+                    done++;
+                    task.Increment(1);
+                }
+            });
+            con.MarkupLine($"{done} images x {k} samples written to {Markup.Escape(outDir)}{(skipped > 0 ? $", [yellow]{skipped} skipped[/]" : "")}");
+            return 0;
+        });
+        return cmd;
+    }
+}

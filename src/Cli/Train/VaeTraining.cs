@@ -1,0 +1,180 @@
+// Training a learned degradation model (IDegradationVae) on unpaired folders, and using a trained
+// one: the task the guarded trainer runs (UnpairedSampler batches, each slot clean or degraded with
+// probability 1/2 as LUD-VAE's WeightedRandomSampler draws them), the run folder's model.json,
+// loading, and tiled synthesis for images of any size. Shared by `engine train`, `engine degrade`
+// and the quality benchmark.
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Engine.Autograd;
+using Engine.Cli.Training;
+using Engine.Imaging;
+using Engine.Imaging.Data;
+using Engine.Models.Checkpoint;
+using Engine.Models.Degradation;
+using Engine.Models.Nn;
+using Engine.Models.Training;
+using Spectre.Console;
+
+namespace Engine.Cli.Train;
+
+/// <summary>Training settings of a degradation model (the architecture is in the model's own config).</summary>
+internal sealed record VaeTrainSpec
+{
+    public int Steps { get; init; } = 2000;
+    public int Batch { get; init; } = 8;
+    public int Crop { get; init; } = 48;
+    public double Lr { get; init; } = 1e-4;
+    /// <summary>Steps at which the learning rate halves (LUD-VAE: 100k).</summary>
+    public IReadOnlyList<long> Milestones { get; init; } = [];
+    public double PDegraded { get; init; } = 0.5;
+    public double SkipGradNorm { get; init; }
+    public double ClipGradNorm { get; init; }
+    public int CheckpointEvery { get; init; } = 500;
+
+    public JsonObject ToJson() => new()
+    {
+        ["steps"] = Steps, ["batch"] = Batch, ["crop"] = Crop, ["lr"] = Lr,
+        ["milestones"] = new JsonArray(Milestones.Select(m => (JsonNode?)m).ToArray()), ["p_degraded"] = PDegraded,
+        ["skip_grad_norm"] = SkipGradNorm, ["clip_grad_norm"] = ClipGradNorm, ["checkpoint_every"] = CheckpointEvery,
+    };
+}
+
+internal sealed class VaeTask : ITrainTask, IDisposable
+{
+    private readonly IDegradationVae _model;
+    private readonly UnpairedSampler _sampler;
+    private Prefetcher<UnpairedBatch>? _prefetch;
+    private readonly ulong _seed;
+    private readonly Device _device;
+    private readonly Image[] _previewClean, _previewDegraded;
+
+    public Module Model => _model.Module;
+
+    public VaeTask(IDegradationVae model, ImageDataset clean, ImageDataset degraded, VaeTrainSpec spec, ulong seed, Device device)
+    {
+        _model = model; _seed = seed; _device = device;
+        _sampler = new UnpairedSampler(clean, degraded, spec.PDegraded, new SamplerOptions { BatchSize = spec.Batch, CropSize = spec.Crop, Seed = seed, SmallImages = SmallImagePolicy.Pad });
+        int size = Math.Max(spec.Crop, 64);
+        _previewClean = Enumerable.Range(0, Math.Min(3, clean.Count)).Select(i => CenterCrop(clean.ImageAt(i), size)).ToArray();
+        _previewDegraded = Enumerable.Range(0, Math.Min(3, degraded.Count)).Select(i => CenterCrop(degraded.ImageAt(i), size)).ToArray();
+    }
+
+    private static Image CenterCrop(Image img, int size)
+    {
+        int w = Math.Min(size, img.Width), h = Math.Min(size, img.Height);
+        return ImageGrid.Crop(img, (img.Width - w) / 2, (img.Height - h) / 2, w, h);
+    }
+
+    public StepOutput Loss(long step)
+    {
+        _prefetch ??= new Prefetcher<UnpairedBatch>(_sampler, start: step, depth: 4, workers: Math.Max(1, Environment.ProcessorCount / 2));
+        if (_prefetch.NextIndex != step) throw new InvalidOperationException($"train: batch {_prefetch.NextIndex} is next but the trainer asked for {step}");
+        var b = _prefetch.Next();
+        var loss = _model.Loss(b.ImagesTensor(_device), b.IsDegraded, step, _seed);
+        return new StepOutput(loss.Total, loss.Terms);
+    }
+
+    /// <summary>Sample grid: clean crops, two synthetic samples each, and real degraded crops for comparison.</summary>
+    public void Report(string runDir, long step)
+    {
+        var rows = new List<IReadOnlyList<Image?>>();
+        for (int i = 0; i < _previewClean.Length; i++)
+        {
+            var c = _previewClean[i];
+            var s1 = VaeSynthesis.Degrade(_model, c, _device, new DegradeOptions { Seed = _seed + 99, Offset = (ulong)i * 2 });
+            var s2 = VaeSynthesis.Degrade(_model, c, _device, new DegradeOptions { Seed = _seed + 99, Offset = (ulong)i * 2 + 1 });
+            rows.Add([c, s1, s2, i < _previewDegraded.Length ? _previewDegraded[i] : null]);
+        }
+        Directory.CreateDirectory(Path.Combine(runDir, "samples"));
+        ImageGrid.SavePng(Path.Combine(runDir, "samples", $"step-{step:D6}.png"), rows,
+            new ImageGridOptions { ColumnTitles = ["clean", "synthetic 1", "synthetic 2", "real degraded"], Zoom = 2 });
+    }
+
+    public void Dispose() => _prefetch?.Dispose();
+}
+
+internal static class VaeRun
+{
+    public const string ModelFile = "model.json";
+
+    /// <summary>Trains (or resumes) a model in runDir; model.json records its kind and config.</summary>
+    public static TrainingSummary Train(IDegradationVae model, VaeTrainSpec spec, string cleanDir, string degradedDir, string runDir,
+                                        ulong seed, Device device, IAnsiConsole con, CancellationToken cancel, JsonObject? settings = null)
+    {
+        Directory.CreateDirectory(runDir);
+        var clean = new ImageDataset(cleanDir, new ImageDatasetOptions { Cache = true, SkipUnreadable = true, Warn = s => con.MarkupLine($"[yellow]skipped[/] {Markup.Escape(s.Path)}: {Markup.Escape(s.Reason)}") });
+        var degraded = new ImageDataset(degradedDir, new ImageDatasetOptions { Cache = true, SkipUnreadable = true, Warn = s => con.MarkupLine($"[yellow]skipped[/] {Markup.Escape(s.Path)}: {Markup.Escape(s.Reason)}") });
+        if (clean.Count == 0) throw new ArgumentException($"--clean '{cleanDir}' has no readable images");
+        if (degraded.Count == 0) throw new ArgumentException($"--noisy '{degradedDir}' has no readable images");
+        File.WriteAllText(Path.Combine(runDir, ModelFile), new JsonObject { ["kind"] = model.Kind, ["config"] = model.Config.DeepClone() }
+            .ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        using var task = new VaeTask(model, clean, degraded, spec, seed, device);
+        using var opt = new Adam(model.Module.NamedParameters(), spec.Lr);
+        var trainer = new Trainer(task, opt, new TrainerOptions
+        {
+            Steps = spec.Steps, CheckpointEvery = spec.CheckpointEvery, SkipGradNorm = spec.SkipGradNorm, ClipGradNorm = spec.ClipGradNorm,
+            Schedule = spec.Milestones.Count > 0 ? new MultiStepLr(spec.Lr, spec.Milestones, 0.5) : new ConstantLr(spec.Lr),
+        }, runDir);
+        trainer.Memory = DeviceMemory.Probe(device);
+        if (trainer.TryResume()) con.MarkupLine($"[yellow]resuming[/] {Markup.Escape(runDir)} at step {trainer.Step}");
+        var config = settings ?? new JsonObject();
+        config["model"] = new JsonObject { ["kind"] = model.Kind, ["config"] = model.Config.DeepClone() };
+        config["training"] = spec.ToJson();
+        config["clean"] = cleanDir; config["degraded"] = degradedDir; config["seed"] = seed; config["device"] = device.ToString();
+        trainer.WriteConfig(config);
+        var display = new TrainingDisplay(con, model.Kind);
+        trainer.Observe(display).Observe(new LossPlots(runDir));
+        return display.Show(() => trainer.Run(cancel));
+    }
+
+    /// <summary>Rebuilds a trained model from its run folder (model.json + checkpoints/model.safetensors).</summary>
+    public static IDegradationVae Load(string runDir, Device device)
+    {
+        string json = Path.Combine(runDir, ModelFile), weights = Path.Combine(runDir, Trainer.CheckpointDir, "model.safetensors");
+        if (!File.Exists(json) || !File.Exists(weights))
+            throw new ArgumentException($"'{runDir}' is not a trained degradation model (needs {ModelFile} and {Trainer.CheckpointDir}/model.safetensors; train one with `engine train`)");
+        var j = JsonNode.Parse(File.ReadAllText(json)) ?? throw new ArgumentException($"'{json}' is empty");
+        string kind = (string?)j["kind"] ?? throw new ArgumentException($"'{json}' has no kind");
+        var model = ModelRegistry.FromConfig(kind, (JsonObject)j["config"]!, device);
+        using (TensorScope.Begin()) model.Module.LoadStateDict(SafeTensors.Load(weights, device).Tensors);
+        model.Module.Eval();
+        return model;
+    }
+}
+
+/// <summary>Synthesis for whole images of any size: tiles with a context margin, so memory stays
+/// bounded; each tile's draw uses its own offset, and only the tile's interior is kept.</summary>
+internal static class VaeSynthesis
+{
+    public const int Tile = 192, Margin = 32;
+
+    public static Image Degrade(IDegradationVae model, Image clean, Device device, DegradeOptions o)
+    {
+        if (clean.Width <= Tile + 2 * Margin && clean.Height <= Tile + 2 * Margin) return Whole(model, clean, device, o);
+        var outData = new float[clean.Data.Length];
+        int hw = clean.Width * clean.Height, t = 0;
+        for (int y0 = 0; y0 < clean.Height; y0 += Tile)
+            for (int x0 = 0; x0 < clean.Width; x0 += Tile, t++)
+            {
+                int x1 = Math.Min(clean.Width, x0 + Tile), y1 = Math.Min(clean.Height, y0 + Tile);
+                int cx0 = Math.Max(0, x0 - Margin), cy0 = Math.Max(0, y0 - Margin);
+                int cx1 = Math.Min(clean.Width, x1 + Margin), cy1 = Math.Min(clean.Height, y1 + Margin);
+                var piece = ImageGrid.Crop(clean, cx0, cy0, cx1 - cx0, cy1 - cy0);
+                var d = Whole(model, piece, device, o with { Offset = o.Offset + ((ulong)t << 24) });
+                int pw = cx1 - cx0, phw = pw * (cy1 - cy0);
+                for (int c = 0; c < 3; c++)
+                    for (int y = y0; y < y1; y++)
+                        for (int x = x0; x < x1; x++)
+                            outData[c * hw + y * clean.Width + x] = d.Data[c * phw + (y - cy0) * pw + (x - cx0)];
+            }
+        return new Image(clean.Width, clean.Height, outData);
+    }
+
+    private static Image Whole(IDegradationVae model, Image clean, Device device, DegradeOptions o)
+    {
+        using var scope = TensorScope.Begin();
+        using var ng = GradMode.NoGrad();
+        var y = model.Degrade(clean.ToTensor(device).Unsqueeze(0), o);
+        return Image.FromTensor(y.To(Device.Cpu));
+    }
+}
