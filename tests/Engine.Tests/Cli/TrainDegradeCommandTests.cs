@@ -1,0 +1,83 @@
+// `engine train MODEL` and `engine degrade` for every registered learned model at the tiny preset:
+// the run folder (model.json, checkpoints, curves, sample grids), synthesis with several samples,
+// reproducibility for a seed, a different draw for another seed, resume, and clear errors.
+using System.Text.Json.Nodes;
+using Engine.Cli;
+using Engine.Cli.Train;
+using Engine.Imaging;
+using Engine.Imaging.Degradation;
+using Engine.Tests.Imaging;
+using Spectre.Console;
+using Xunit;
+
+namespace Engine.Tests.Cli;
+
+public sealed class TrainDegradeCommandTests
+{
+    private static (int Code, string Output) Run(params string[] args)
+    {
+        var sw = new StringWriter();
+        var con = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(sw),
+        });
+        con.Profile.Width = 400;
+        return (Entry.Run(args, con), sw.ToString());
+    }
+
+    public static TheoryData<string> Kinds => new(ModelRegistry.Kinds);
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Train_then_degrade_a_folder(string kind)
+    {
+        using var dir = new TempDir();
+        string noisy = dir.File("noisy"), run = dir.File("run"), out1 = dir.File("out1"), out2 = dir.File("out2"), out3 = dir.File("out3");
+        SynthFolder.Run(SampleData.Path, noisy, Degradations.Create("correlated"), 5);
+
+        var (code, log) = Run("train", kind, "--clean", SampleData.Path, "--noisy", noisy, "--preset", "tiny", "--steps", "6", "--out", run);
+        Assert.True(code == 0, log);
+        foreach (var f in new[] { "model.json", "settings.json", "config.json", "metrics.csv", "summary.json", "checkpoints/model.safetensors", "checkpoints/state.json", "plots/loss.png" })
+            Assert.True(File.Exists(Path.Combine(run, f)), $"missing {f}\n{log}");
+        Assert.Equal(kind, (string)JsonNode.Parse(File.ReadAllText(Path.Combine(run, "model.json")))!["kind"]!);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(run, "samples"), "*.png"));
+        Assert.Equal(7, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);
+
+        (code, log) = Run("train", kind, "--clean", SampleData.Path, "--noisy", noisy, "--preset", "tiny", "--steps", "8", "--out", run);
+        Assert.True(code == 0, log);
+        Assert.Contains("resuming", log);
+        Assert.Equal(9, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);
+
+        (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", out1, "--samples", "2", "--seed", "3");
+        Assert.True(code == 0, log);
+        var files = ImageFolder.List(out1);
+        Assert.Equal(14, files.Count);
+        Assert.EndsWith("p000_s0.png", files[0]);
+        var a = ImageIO.Read(files[0]);
+        var clean = ImageIO.Read(SampleData.Files[0]);
+        Assert.Equal((clean.Width, clean.Height), (a.Width, a.Height));
+        Assert.NotEqual(a.Data, ImageIO.Read(files[1]).Data); // two samples differ
+
+        Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", out2, "--samples", "2", "--seed", "3");
+        Assert.Equal(File.ReadAllBytes(files[0]), File.ReadAllBytes(ImageFolder.List(out2)[0]));
+        Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", out3, "--seed", "4");
+        Assert.NotEqual(a.Data, ImageIO.Read(ImageFolder.List(out3)[0]).Data);
+    }
+
+    [Fact]
+    public void Bad_arguments_fail_clearly()
+    {
+        using var dir = new TempDir();
+        var (code, log) = Run("degrade", "--checkpoint", dir.Path, "--in", SampleData.Path, "--out", dir.File("o"));
+        Assert.Equal(2, code);
+        Assert.Contains("not a trained degradation model", log);
+        (code, log) = Run("train", ModelRegistry.Kinds[0], "--clean", SampleData.Path, "--noisy", dir.File("missing"));
+        Assert.Equal(2, code);
+        Assert.Contains("--noisy", log);
+        (code, _) = Run("train");
+        Assert.Equal(2, code);
+        (code, log) = Run("train", "notamodel");
+        Assert.Equal(2, code);
+    }
+}
