@@ -271,6 +271,31 @@ public sealed class LudVaeTpamiTests
     }
 
     [Fact]
+    public void Degrade_draws_h_and_the_prior_samples_at_the_documented_offsets()
+    {
+        using var scope = TensorScope.Begin();
+        using var m = Small(seed: 6);
+        int n = 2, hh = 5, ww = 7, f = m.Settings.Features;
+        var x = Tensor.FromArray(TestData.Doubles(TestData.Rng(), n * 3 * hh * ww, 0, 1), [n, 3, hh, ww]);
+        const ulong seed = 31, start = 1000; const double tau = 1.3, sigma = 0.05;
+        var y = m.Degrade(x, new DegradeOptions { Seed = seed, Offset = start, Temperature = tau, NoiseLevel = sigma });
+
+        ulong off = start;
+        var h = Ops.Add(x, Ops.Mul(Tensor.Normal([n, 3, hh, ww], seed, off, dtype: DType.F64), sigma));
+        off += Philox.BlocksUsed(n * 3 * hh * ww, 8);
+        var eps = new Tensor[3];
+        for (int i = 0; i < 3; i++)
+        {
+            eps[i] = Tensor.Normal([n, f, hh, ww], seed, off, dtype: DType.F64);
+            off += Philox.BlocksUsed(n * f * hh * ww, 8);
+        }
+        using var noGrad = GradMode.NoGrad();
+        var want = m.Translate(h, tau, eps, null).Data.ToDoubleArray();
+        var got = y.ToDoubleArray();
+        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 1e-12, $"[{i}]: {got[i]:R} vs {want[i]:R}");
+    }
+
+    [Fact]
     public void Degrade_returns_a_tensor_that_outlives_its_scope_and_records_no_graph()
     {
         using var outer = TensorScope.Begin();
