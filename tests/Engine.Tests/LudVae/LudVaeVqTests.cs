@@ -99,6 +99,58 @@ public sealed class LudVaeVqTests
     }
 
     [Fact]
+    public void Forward_and_gradients_match_pytorch_on_a_tiny_float64_model()
+    {
+        // ludvae_vq_tiny.safetensors: PyTorch weights, inputs, outputs and gradients (ludvae_vq_golden.py).
+        var (t, _) = SafeTensors.Load(Path.Combine(AppContext.BaseDirectory, "LudVae", "ludvae_vq_tiny.safetensors"));
+        try
+        {
+            var cfg = new LudVaeVqConfig(Channels: 8, ResChannels: 4, NumRes: 1, EmbedDim: 4, NumCodes: 16, NoiseLatentChannels: 2, BlurSize: 5, BlurSigma: 1.5);
+            using var model = new LudVaeModel(cfg, DType.F64);
+            model.LoadStateDict(t.Where(kv => !kv.Key.StartsWith("io.", StringComparison.Ordinal) && !kv.Key.StartsWith("grad.", StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key, kv => kv.Value));
+            model.Eval();
+            using var scope = TensorScope.Begin();
+            static void Close(string what, Tensor expected, Tensor actual, double tol = 1e-10)
+            {
+                Assert.Equal(expected.Shape, actual.Shape);
+                var e = expected.ToDoubleArray(); var a = actual.ToDoubleArray();
+                double scale = Math.Max(1e-3, e.Max(Math.Abs));
+                for (int i = 0; i < e.Length; i++)
+                    Assert.True(Math.Abs(e[i] - a[i]) <= tol * scale, $"{what}[{i}]: ours {a[i]:R}, PyTorch {e[i]:R} (scale {scale:G3})");
+            }
+            var x = new Var(t["io.x"].Clone(), requiresGrad: true);
+            Close("h(x)", t["io.hx"], FixedGaussianBlur.Apply(x, 5, 1.5).Data);
+            var (top, bottom) = model.EncodeContent(x);
+            Assert.Equal(t["io.idx_t"].ToDoubleArray(), top.Indices.ToArray<int>().Select(v => (double)v));
+            Assert.Equal(t["io.idx_b"].ToDoubleArray(), bottom.Indices.ToArray<int>().Select(v => (double)v));
+            var ((muT, lsT), (muB, lsB)) = model.EncodeNoise(x);
+            Close("mu_t", t["io.mu_t"], muT.Data);
+            Close("logsigma_b", t["io.ls_b"], lsB.Data);
+            var output = model.Decode(top.Quantized, bottom.Quantized, new Var(t["io.zn_t"]), new Var(t["io.zn_b"]));
+            Close("decoder output", t["io.out"], output.Data);
+            var d = output - x;
+            var kl = F.Sum(F.KlStdNormal(muT, lsT)) + F.Sum(F.KlStdNormal(muB, lsB));
+            var loss = F.Mean(d * d) + top.Loss + bottom.Loss + kl * (0.1 / x.Numel);
+            Close("loss", t["io.loss"], loss.Data.Reshape(1));
+            loss.Backward();
+            Close("dL/dx", t["io.grad_x"], x.Grad!);
+            int checkedParams = 0;
+            foreach (var (name, p) in model.NamedParameters())
+            {
+                Close("dL/d" + name, t["grad." + name], p.Grad!);
+                checkedParams++;
+            }
+            Assert.Equal(model.NamedParameters().Count(), checkedParams);
+            model.ZeroGrad();
+        }
+        finally
+        {
+            foreach (var v in t.Values) v.Dispose();
+        }
+    }
+
+    [Fact]
     public void Tiny_config_shapes_and_config_json_round_trip()
     {
         var cfg = Tiny();
