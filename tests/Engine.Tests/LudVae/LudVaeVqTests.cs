@@ -98,28 +98,36 @@ public sealed class LudVaeVqTests
         Assert.Equal(cfg.ExpectedParameterCount() + 2 * 512 * 64, grad.ExpectedParameterCount());
     }
 
-    [Fact]
-    public void Forward_and_gradients_match_pytorch_on_a_tiny_float64_model()
+    /// <summary>CPU and the real GPU (the host emulation has no convolutions).</summary>
+    public static TheoryData<string> Rows => new(TestDevices.Cpu, TestDevices.Cuda);
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void Forward_and_gradients_match_pytorch_on_a_tiny_model(string row)
     {
+        var dev = TestDevices.Get(row);
+        var dt = row == TestDevices.Cpu ? DType.F64 : DType.F32;
+        double tol = dt == DType.F64 ? 1e-10 : 1e-4;
         // ludvae_vq_tiny.safetensors: PyTorch weights, inputs, outputs and gradients (ludvae_vq_golden.py).
         var (t, _) = SafeTensors.Load(Path.Combine(AppContext.BaseDirectory, "LudVae", "ludvae_vq_tiny.safetensors"));
         try
         {
             var cfg = new LudVaeVqConfig(Channels: 8, ResChannels: 4, NumRes: 1, EmbedDim: 4, NumCodes: 16, NoiseLatentChannels: 2, BlurSize: 5, BlurSigma: 1.5);
-            using var model = new LudVaeModel(cfg, DType.F64);
+            using var model = new LudVaeModel(cfg, dt, dev);
             model.LoadStateDict(t.Where(kv => !kv.Key.StartsWith("io.", StringComparison.Ordinal) && !kv.Key.StartsWith("grad.", StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key, kv => kv.Value));
             model.Eval();
             using var scope = TensorScope.Begin();
-            static void Close(string what, Tensor expected, Tensor actual, double tol = 1e-10)
+            Tensor On(string name) => t[name].To(dt).To(dev);
+            void Close(string what, Tensor expected, Tensor actual)
             {
                 Assert.Equal(expected.Shape, actual.Shape);
                 var e = expected.ToDoubleArray(); var a = actual.ToDoubleArray();
                 double scale = Math.Max(1e-3, e.Max(Math.Abs));
                 for (int i = 0; i < e.Length; i++)
-                    Assert.True(Math.Abs(e[i] - a[i]) <= tol * scale, $"{what}[{i}]: ours {a[i]:R}, PyTorch {e[i]:R} (scale {scale:G3})");
+                    Assert.True(Math.Abs(e[i] - a[i]) <= tol * scale, $"{row} {what}[{i}]: ours {a[i]:R}, PyTorch {e[i]:R} (scale {scale:G3})");
             }
-            var x = new Var(t["io.x"].Clone(), requiresGrad: true);
+            var x = new Var(On("io.x"), requiresGrad: true);
             Close("h(x)", t["io.hx"], FixedGaussianBlur.Apply(x, 5, 1.5).Data);
             var (top, bottom) = model.EncodeContent(x);
             Assert.Equal(t["io.idx_t"].ToDoubleArray(), top.Indices.ToArray<int>().Select(v => (double)v));
@@ -127,7 +135,7 @@ public sealed class LudVaeVqTests
             var ((muT, lsT), (muB, lsB)) = model.EncodeNoise(x);
             Close("mu_t", t["io.mu_t"], muT.Data);
             Close("logsigma_b", t["io.ls_b"], lsB.Data);
-            var output = model.Decode(top.Quantized, bottom.Quantized, new Var(t["io.zn_t"]), new Var(t["io.zn_b"]));
+            var output = model.Decode(top.Quantized, bottom.Quantized, new Var(On("io.zn_t")), new Var(On("io.zn_b")));
             Close("decoder output", t["io.out"], output.Data);
             var d = output - x;
             var kl = F.Sum(F.KlStdNormal(muT, lsT)) + F.Sum(F.KlStdNormal(muB, lsB));
@@ -178,6 +186,40 @@ public sealed class LudVaeVqTests
         Assert.Throws<ShapeMismatchException>(() => model.Loss(Tensor.Zeros([1, 3, 12, 16]), [true], 0, 1));
         Assert.Throws<InvalidArgumentException>(() => model.Degrade(images, new DegradeOptions { Method = 2 }));
         Assert.Throws<InvalidArgumentException>(() => new LudVaeVqConfig(BlurSize: 4).Validate());
+    }
+
+    [Fact]
+    public void Clean_images_use_no_degradation_latent()
+    {
+        using var model = new LudVaeModel(Tiny());
+        var (images, _) = Batch(TestData.Rng(), 2, 16);
+        double NoiseGrad() => model.EncNB.Parameters().Concat(model.QNT.Parameters())
+            .Sum(p => p.Grad == null ? 0 : p.Grad.ToDoubleArray().Sum(Math.Abs));
+        using (TensorScope.Begin())
+        {
+            var clean = model.Loss(images, [false, false], 0, 1);
+            Assert.Equal(0.0, clean.Terms["kl_n"]);
+            clean.Total.Backward();
+            Assert.Equal(0.0, NoiseGrad());
+            // p(x|z): the same decoder with z_n = 0.
+            model.ZeroGrad();
+            model.Eval();
+            var (top, bottom) = model.EncodeContent(new Var(images));
+            var zt = new Var(Tensor.Zeros([2, 4, 2, 2])); var zb = new Var(Tensor.Zeros([2, 4, 4, 4]));
+            var d = model.Decode(top.Quantized, bottom.Quantized, zt, zb) - new Var(images);
+            model.Train();
+            var evalClean = model.Loss(images, [false, false], 0, 1);
+            Assert.Equal(F.Mean(d * d).Data.Item(), evalClean.Terms["rec"], 12);
+        }
+        model.ZeroGrad();
+        using (TensorScope.Begin())
+        {
+            var mixed = model.Loss(images, [false, true], 0, 1);
+            Assert.True(mixed.Terms["kl_n"] > 0);
+            mixed.Total.Backward();
+            Assert.True(NoiseGrad() > 0);
+        }
+        model.ZeroGrad();
     }
 
     [Fact]
