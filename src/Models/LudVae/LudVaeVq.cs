@@ -162,6 +162,17 @@ public sealed class LudVae : Module, IDegradationVae
     Module IDegradationVae.Module => this;
     public JsonObject Config => new() { ["kind"] = KindName, ["config"] = Settings.ToJson() };
 
+    /// <summary>Rebuilds the architecture from <see cref="Config"/> (weights are loaded separately).</summary>
+    public static LudVae FromConfig(JsonObject config, DType dtype = DType.F32, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config["kind"]?.GetValue<string>() is string k && k != KindName)
+            throw new InvalidArgumentException("LudVae.FromConfig", $"config is for '{k}', not '{KindName}'");
+        if (config["config"] is not JsonObject settings)
+            throw new InvalidArgumentException("LudVae.FromConfig", "config has no 'config' object");
+        return new LudVae(LudVaeVqConfig.FromJson(settings), dtype, device);
+    }
+
     public LudVae(LudVaeVqConfig config, DType dtype = DType.F32, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(config);

@@ -287,7 +287,10 @@ public sealed class LudVaeVqTests
         try
         {
             SafeTensors.Save(path, model.StateDict());
-            using var fresh = new LudVaeModel(LudVaeVqConfig.FromJson(model.Settings.ToJson()) with { Seed = 99 });
+            var json = ((IDegradationVae)model).Config;
+            json["config"]!["seed"] = "99";
+            using var fresh = LudVaeModel.FromConfig(System.Text.Json.Nodes.JsonNode.Parse(json.ToJsonString())!.AsObject());
+            Assert.Equal(model.Settings with { Seed = 99 }, fresh.Settings);
             using (TensorScope.Begin()) Assert.NotEqual(expected, fresh.Degrade(images, opts).ToDoubleArray());
             var (tensors, _) = SafeTensors.Load(path);
             fresh.LoadStateDict(tensors);
