@@ -12,6 +12,11 @@
 // straight-through q. Input (N, D) rows, or (B, D, H, W) maps when ChannelsFirst (permuted to rows
 // (B*H*W, D) and the output permuted back to (B, D, H, W); indices come back as (B, H, W)).
 // State (codebook, cluster sizes, sums) lives outside every TensorScope until Dispose.
+// As a Module: a gradient codebook is the parameter "codebook"; an EMA codebook and its statistics
+// are the buffers "codebook", "cluster_size" and "embed_sum" (rosinality's embed / cluster_size /
+// embed_avg, but (K, D) rather than (D, K)), so state dicts save and restore them. Training follows
+// Module.Train/Eval (Training is the same flag). RestartOffset is not saved (it matters only when
+// dead-code restarts are on).
 using Engine.Autograd;
 
 namespace Engine.Models.Nn;
@@ -44,7 +49,7 @@ public sealed record VectorQuantizerOptions
 /// <param name="Perplexity">exp(entropy of the usage), a scalar of the quantizer's dtype.</param>
 public sealed record VqOutput(Var Quantized, Tensor Indices, Var Loss, Tensor Counts, Tensor Perplexity);
 
-public sealed class VectorQuantizer : IDisposable
+public sealed class VectorQuantizer : Module
 {
     public VectorQuantizerOptions Options { get; }
     /// <summary>(K, D); requires grad only for a gradient-trained codebook.</summary>
@@ -53,7 +58,8 @@ public sealed class VectorQuantizer : IDisposable
     public Tensor? ClusterSize { get; }
     /// <summary>EMA sums m_k (K, D); null for a gradient codebook.</summary>
     public Tensor? EmbedSum { get; }
-    public bool Training { get; set; } = true;
+    /// <summary>Training mode (EMA updates on); the same flag as Module.IsTraining.</summary>
+    public bool Training { get => IsTraining; set => Train(value); }
     /// <summary>Philox offset of the next restart draw (advanced by K per EMA update).</summary>
     public ulong RestartOffset { get; private set; }
 
@@ -73,14 +79,14 @@ public sealed class VectorQuantizer : IDisposable
             {
                 // rosinality: embed = randn, embed_avg = embed.clone(), cluster_size = 0.
                 var e = Tensor.Normal([k, d], options.Seed, 0, 0, 1, options.DType, options.Device);
-                Codebook = new Var(e, requiresGrad: false, name: "vq.codebook");
-                EmbedSum = e.Clone();
-                ClusterSize = Tensor.Zeros([k], options.DType, options.Device);
+                Codebook = new Var(Buffer("codebook", e), requiresGrad: false, name: "vq.codebook");
+                ClusterSize = Buffer("cluster_size", Tensor.Zeros([k], options.DType, options.Device));
+                EmbedSum = Buffer("embed_sum", e.Clone());
             }
             else
             {
                 var e = Tensor.Uniform([k, d], options.Seed, 0, -1.0 / k, 1.0 / k, options.DType, options.Device);
-                Codebook = new Var(e, requiresGrad: true, name: "vq.codebook");
+                Codebook = Param("codebook", e);
             }
         }
     }
@@ -115,11 +121,6 @@ public sealed class VectorQuantizer : IDisposable
         return new VqOutput(maps, idxMaps, loss, counts, perplexity);
     }
 
-    public void Dispose()
-    {
-        Codebook.Data.Dispose();
-        Codebook.ZeroGrad();
-        ClusterSize?.Dispose();
-        EmbedSum?.Dispose();
-    }
+    /// <summary>The number of codebook elements K * D (a buffer under EMA, so not in ParameterCount).</summary>
+    public long CodebookSize => (long)Options.NumCodes * Options.Dim;
 }
