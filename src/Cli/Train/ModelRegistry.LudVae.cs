@@ -6,6 +6,7 @@
 using System.Text.Json.Nodes;
 using Engine.Models.Degradation;
 using Engine.Models.LudVae;
+using LudVae = Engine.Models.Degradation.LudVae;
 using Engine.Models.Nn;
 
 namespace Engine.Cli.Train;
@@ -43,6 +44,23 @@ internal static partial class ModelRegistry
         };
     }
 
-    private static IDegradationVae? CreateVq(string kind, string preset, VaeTrainSpec spec, ParamInit init) => null;
-    private static IDegradationVae? FromConfigVq(string kind, JsonObject config, ParamInit init) => null;
+    /// <summary>The ICLR model. paper: rosinality's VQ-VAE-2 widths (C 128, 512 codes of 64) with AIM19's
+    /// blur 9/4. The CPU presets shrink the widths, restart dead codes (a fresh EMA codebook collapses
+    /// to one code on small data otherwise) and scale the z_n KL anneal so the weight reaches at the
+    /// end of the run what the paper's alpha = t / 5e8 reaches at 200k iterations (4e-4).</summary>
+    public static LudVaeVqConfig VqConfig(string preset, VaeTrainSpec spec, ulong seed) => preset switch
+    {
+        "paper" => new LudVaeVqConfig(Seed: seed),
+        "tiny" => new LudVaeVqConfig(Channels: 16, ResChannels: 8, NumRes: 1, EmbedDim: 16, NumCodes: 64, NoiseLatentChannels: 8,
+                                     BlurSize: 9, BlurSigma: 3, KlAnnealIterations: spec.Steps / 4e-4, DeadCodeThreshold: 1e-2, Seed: seed),
+        "small" => new LudVaeVqConfig(Channels: 64, ResChannels: 32, NumRes: 2, EmbedDim: 32, NumCodes: 256, NoiseLatentChannels: 32,
+                                      BlurSize: 9, BlurSigma: 3, KlAnnealIterations: spec.Steps / 4e-4, DeadCodeThreshold: 1e-2, Seed: seed),
+        _ => throw new ArgumentException($"unknown preset '{preset}' (tiny, small, paper)"),
+    };
+
+    private static IDegradationVae? CreateVq(string kind, string preset, VaeTrainSpec spec, ParamInit init)
+        => kind == LudVae.KindName ? new LudVae(VqConfig(preset, spec, init.Seed), init.DType, init.Device) : null;
+
+    private static IDegradationVae? FromConfigVq(string kind, JsonObject config, ParamInit init)
+        => kind == LudVae.KindName ? LudVae.FromConfig(config, init.DType, init.Device) : null;
 }

@@ -170,11 +170,29 @@ internal static class VaeSynthesis
         return new Image(clean.Width, clean.Height, outData);
     }
 
+    /// <summary>Sizes are padded (edge pixels repeated) to a multiple of this, which covers the
+    /// models' downsampling (LUD-VAE's VQ-VAE-2 needs 8), and the output is cropped back.</summary>
+    public const int Multiple = 8;
+
     private static Image Whole(IDegradationVae model, Image clean, Device device, DegradeOptions o)
     {
-        using var scope = TensorScope.Begin();
-        using var ng = GradMode.NoGrad();
-        var y = model.Degrade(clean.ToTensor(device).Unsqueeze(0), o);
-        return Image.FromTensor(y.To(Device.Cpu));
+        int w = clean.Width, h = clean.Height;
+        int pw = (w + Multiple - 1) / Multiple * Multiple, ph = (h + Multiple - 1) / Multiple * Multiple;
+        var input = pw == w && ph == h ? clean : PadEdge(clean, pw, ph);
+        Image y;
+        using (var scope = TensorScope.Begin())
+        using (GradMode.NoGrad())
+            y = Image.FromTensor(model.Degrade(input.ToTensor(device).Unsqueeze(0), o).To(Device.Cpu));
+        return pw == w && ph == h ? y : ImageGrid.Crop(y, 0, 0, w, h);
+    }
+
+    private static Image PadEdge(Image img, int pw, int ph)
+    {
+        var d = new float[3 * pw * ph];
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < ph; y++)
+                for (int x = 0; x < pw; x++)
+                    d[(c * ph + y) * pw + x] = img.Data[(c * img.Height + Math.Min(y, img.Height - 1)) * img.Width + Math.Min(x, img.Width - 1)];
+        return new Image(pw, ph, d);
     }
 }
