@@ -303,8 +303,10 @@ public sealed class LudVae : Module, IDegradationVae
         ArgumentNullException.ThrowIfNull(clean);
         ArgumentNullException.ThrowIfNull(options);
         CheckImages(op, clean);
-        if (options.Method != 3)
-            throw new InvalidArgumentException(op, $"only Method 3 (z from q(z|h(x)), z_n from the prior) is available, got {options.Method}");
+        // Method 1 samples z from the prior p(z) and needs a PixelCNN over the codes, which the paper
+        // did not train either; method 2 is the noisy -> clean translation (z from q(z|h(y)), z_n = 0).
+        if (options.Method is not (2 or 3))
+            throw new UnsupportedOpException(op, $"method {options.Method} is not available: 3 (z from q(z|h(x)), z_n from the prior) synthesizes degradations, 2 (z from q(z|h(y)), z_n = 0) translates degraded to clean; 1 needs a learned code prior (PixelCNN), as in the paper not built");
         if (!(options.Temperature >= 0) || double.IsInfinity(options.Temperature))
             throw new InvalidArgumentException(op, $"temperature must be finite and >= 0, got {options.Temperature}");
         bool wasTraining = IsTraining;
@@ -315,11 +317,12 @@ public sealed class LudVae : Module, IDegradationVae
             var (top, bottom) = EncodeContent(new Var(clean));
             var qt = top.Quantized.Data; var qb = bottom.Quantized.Data;
             int l = Settings.NoiseLatentChannels;
+            double temperature = options.Method == 2 ? 0 : options.Temperature;
             int[] shapeT = [qt.Size(0), l, qt.Size(2), qt.Size(3)], shapeB = [qb.Size(0), l, qb.Size(2), qb.Size(3)];
             ulong offset = options.Offset;
-            var znT = Tensor.Normal(shapeT, options.Seed, offset, 0, options.Temperature, clean.DType, clean.Device);
+            var znT = Tensor.Normal(shapeT, options.Seed, offset, 0, temperature, clean.DType, clean.Device);
             offset += Engine.Random.Philox.BlocksUsed(znT.Numel, clean.DType.Size());
-            var znB = Tensor.Normal(shapeB, options.Seed, offset, 0, options.Temperature, clean.DType, clean.Device);
+            var znB = Tensor.Normal(shapeB, options.Seed, offset, 0, temperature, clean.DType, clean.Device);
             return Decode(top.Quantized, bottom.Quantized, new Var(znT), new Var(znB)).Data;
         }
         finally

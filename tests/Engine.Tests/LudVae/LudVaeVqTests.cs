@@ -184,7 +184,11 @@ public sealed class LudVaeVqTests
         Assert.Equal(cfg, back);
         Assert.Equal(double.PositiveInfinity, LudVaeVqConfig.FromJson(new LudVaeVqConfig().ToJson()).KlAnnealCap);
         Assert.Throws<ShapeMismatchException>(() => model.Loss(Tensor.Zeros([1, 3, 12, 16]), [true], 0, 1));
-        Assert.Throws<InvalidArgumentException>(() => model.Degrade(images, new DegradeOptions { Method = 2 }));
+        Assert.Throws<UnsupportedOpException>(() => model.Degrade(images, new DegradeOptions { Method = 1 }));
+        // Method 2 (degraded -> clean, z_n = 0) draws nothing: the same output for every seed.
+        using (TensorScope.Begin())
+            Assert.Equal(model.Degrade(images, new DegradeOptions { Method = 2, Seed = 1 }).ToFloatArray(),
+                         model.Degrade(images, new DegradeOptions { Method = 2, Seed = 2 }).ToFloatArray());
         Assert.Throws<InvalidArgumentException>(() => new LudVaeVqConfig(BlurSize: 4).Validate());
     }
 
