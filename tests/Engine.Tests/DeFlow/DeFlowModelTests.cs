@@ -182,6 +182,41 @@ public class DeFlowModelTests
     }
 
     [Fact]
+    public void NearestDownsizeTakesEvenPixelsAsTheReference()
+    {
+        // spec 3.10: the block stack resized 40 -> 20 by nearest takes pixel (2i, 2j)
+        using var scope = TensorScope.Begin();
+        var t = new Var(Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (double)i).ToArray(), [1, 1, 4, 4]));
+        Assert.Equal([0.0, 2, 8, 10], F.UpsampleNearest(t, 2, 2).Data.ToDoubleArray());
+    }
+
+    [Fact]
+    public void DataInitializeSetsEveryActNormOnce()
+    {
+        using var scope = TensorScope.Begin();
+        var rng = TestData.Rng();
+        using var net = new DeFlowNet(new ParamInit(9), DeFlowConfig.Tiny);
+        var x = Rand(rng, [2, 3, 16, 16], DType.F32);
+        var cond = net.Condition(Rand(rng, [2, 3, 4, 4], DType.F32));
+        var flags = net.NamedBuffers().Where(b => b.Name.EndsWith(".initialized", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(flags);
+        Assert.All(flags, f => Assert.Equal(0.0, f.Buffer.Item()));
+        Assert.True(net.Flow.DataInitialize(x, cond));
+        Assert.All(flags, f => Assert.Equal(1.0, f.Buffer.Item()));
+        Assert.False(net.Flow.DataInitialize(x, cond));
+        // the first transition ActNorm now normalizes the squeezed batch per channel
+        using var ng = GradMode.NoGrad();
+        var y = net.Flow.Levels[0].Transitions[0].Layers[0].Forward(F.PixelUnshuffle(x, 2)).y.Data.ToDoubleArray();
+        int hw = 8 * 8;
+        for (int c = 0; c < 12; c++)
+        {
+            var v = Enumerable.Range(0, 2).SelectMany(n => y.Skip((n * 12 + c) * hw).Take(hw)).ToArray();
+            Assert.Equal(0, v.Average(), 4);
+            Assert.Equal(1, Math.Sqrt(v.Average(e => e * e)), 3);
+        }
+    }
+
+    [Fact]
     public void SameSeedGivesSameModelAndLatents()
     {
         using var scope = TensorScope.Begin();
