@@ -18,6 +18,9 @@ namespace Engine.Models.Flow;
 public sealed class Split : IFlowLayer
 {
     public const double DivisionEps = 1e-6;
+    /// <summary>The constant added to exp(logs) in Encode's division (DivisionEps by default, as the
+    /// reference; 0 makes Encode and Decode exact inverses).</summary>
+    public double DivEps { get; }
     private static readonly double Log2Pi = Math.Log(2 * Math.PI);
 
     public int Channels { get; }
@@ -32,13 +35,15 @@ public sealed class Split : IFlowLayer
     public ulong SampleSeed { get; set; }
     private ulong _offset;
 
-    public Split(int channels, int condChannels = 0, double consumeRatio = 0.5, ulong sampleSeed = 0, DType dtype = DType.F32, Device? device = null)
+    public Split(int channels, int condChannels = 0, double consumeRatio = 0.5, ulong sampleSeed = 0, DType dtype = DType.F32, Device? device = null, double divisionEps = DivisionEps)
     {
         // int(round(C * ratio)) with Python's round half to even
         int consume = (int)Math.Round(channels * consumeRatio, MidpointRounding.ToEven);
         if (channels < 2 || consume < 1 || consume >= channels)
             throw new InvalidArgumentException("Split", $"{channels} channels with consume ratio {consumeRatio} leave nothing to keep or to emit");
         if (condChannels < 0) throw new InvalidArgumentException("Split", $"conditioning channels must be >= 0, got {condChannels}");
+        if (!(divisionEps >= 0) || !double.IsFinite(divisionEps)) throw new InvalidArgumentException("Split", $"division eps must be finite and >= 0, got {divisionEps}");
+        DivEps = divisionEps;
         Channels = channels; CondChannels = condChannels; Consume = consume; Pass = channels - consume;
         DType = dtype; Device = device ?? Device.Cpu; SampleSeed = sampleSeed;
         Conv = new Conv2dZeros(Pass + condChannels, 2 * consume, 3, dtype, Device);
@@ -59,7 +64,7 @@ public sealed class Split : IFlowLayer
         var z1 = F.Narrow(x, 1, 0, Pass);
         var z2 = F.Narrow(x, 1, Pass, Consume);
         var (mean, logs) = Prior(z1, cond);
-        var eps = F.Div(F.Sub(z2, mean), F.Add(F.Exp(logs), DivisionEps));
+        var eps = F.Div(F.Sub(z2, mean), F.Add(F.Exp(logs), DivEps));
         return (z1, eps, F.Neg(F.Sum(logs, [1, 2, 3])));
     }
 
