@@ -1,0 +1,348 @@
+// DeFlow as a learned degradation model (spec /work/shared/specs/deflow.md sections 1.2-1.4, 5, 6):
+// the unpaired NLL objective and conditional degradation sampling on top of DeFlowNet.
+//   Conditional (1.4): h(x) = MATLAB-bicubic x1/s of the image + N(0, 0.03^2) noise (Philox), the
+//     noise drawn once per call and the RRDB features computed once and shared by encode/decode.
+//   Loss (5.1): x_in = x + (U(0,1) - 0.5)/32 (F.Dequantize, quant 32); log p = flow logdet (incl.
+//     the split's -sum(logs)) + log p_d(eps1) + log p_d(z3) - ln(32) H W; clean samples score their
+//     latents under N(0, I), degraded ones under N(mu, I + M M^T) per pixel channel vector with the
+//     latent's own (mu, M) (split: layers.*.mean_shift/cov_shift; final: mean_shift/cov_shift);
+//     nll = -log p / (ln 2 H W) ("bits per pixel" over H W, not 3 H W, as the reference); loss =
+//     batch mean, no domain weighting (1.2).
+//   The Gaussian with covariance Sigma = I + M M^T (C x C, C = 6 or 96) is evaluated as
+//     -1/2 [P log|Sigma| + P C log 2pi + tr(Sigma^-1 S)], S = sum_p d_p d_p^T built from autograd
+//     matmuls; Sigma^-1 and log|Sigma| come from one custom op (host Cholesky in double; backward
+//     gSigma = -Sigma^-1 G Sigma^-1 + g_ld Sigma^-1, gM = (gSigma + gSigma^T) M, so gM is exactly 0
+//     at M = 0, spec 5.3).
+//   CovarianceInit: "zero" is the official init (M = 0 never learns, spec 5.3); "random" (default)
+//     draws M ~ N(0, CovarianceInitStd^2) so the correlated shift can learn. mu is zero either way.
+//   Degrade (1.3, 6): y = f^-1(f(x; h) + T (mu + M n); h), n ~ N(0, I) per pixel, each latent with
+//     its own (mu, M). Choice: the clean image is encoded without the 1/32 dequantization noise, so
+//     T = 0 is the identity up to the flow's round-off. NoiseLevel overrides the 0.03 conditional
+//     noise. Method is ignored (DeFlow has one translation path).
+// Randomness: Loss draws at offsets step * 2^36 (+ 2^35 for the dequantization); Degrade at
+// options.Offset (+ k 2^35 for latent k's shift noise).
+using System.Text.Json.Nodes;
+using Engine.Autograd;
+using Engine.Models.Degradation;
+using Engine.Models.Nn;
+
+namespace Engine.Models.DeFlow;
+
+/// <summary>The wrapper's settings: the network shape plus objective/sampling options.</summary>
+public sealed record DeFlowModelConfig(
+    DeFlowConfig Net,
+    string CovarianceInit = "random",
+    double CovarianceInitStd = 0.01,
+    double ConditionNoise = 0.03,
+    double Quant = 32)
+{
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Net);
+        Net.Validate();
+        if (CovarianceInit is not ("zero" or "random"))
+            throw new InvalidArgumentException("DeFlowModelConfig", $"covariance init must be \"zero\" or \"random\", got \"{CovarianceInit}\"");
+        if (!(CovarianceInitStd >= 0) || !double.IsFinite(CovarianceInitStd))
+            throw new InvalidArgumentException("DeFlowModelConfig", $"covariance init std must be finite and >= 0, got {CovarianceInitStd}");
+        if (!(ConditionNoise >= 0) || !double.IsFinite(ConditionNoise))
+            throw new InvalidArgumentException("DeFlowModelConfig", $"condition noise must be finite and >= 0, got {ConditionNoise}");
+        if (!(Quant >= 1) || !double.IsFinite(Quant))
+            throw new InvalidArgumentException("DeFlowModelConfig", $"quant must be finite and >= 1, got {Quant}");
+    }
+
+    public JsonObject ToJson()
+    {
+        var n = Net;
+        var taps = new JsonArray();
+        foreach (var t in n.Taps) taps.Add(t);
+        return new JsonObject
+        {
+            ["hidden"] = n.Hidden, ["scale"] = n.Scale, ["levels"] = n.Levels, ["k"] = n.K,
+            ["transition_steps"] = n.TransitionSteps, ["rrdb_blocks"] = n.RrdbBlocks, ["features"] = n.Features,
+            ["growth"] = n.Growth, ["tap_blocks"] = taps, ["in_channels"] = n.InChannels, ["eps"] = n.Eps,
+            ["split_division_eps"] = n.SplitDivisionEps, ["covariance_init"] = CovarianceInit,
+            ["covariance_init_std"] = CovarianceInitStd, ["condition_noise"] = ConditionNoise, ["quant"] = Quant,
+        };
+    }
+
+    /// <summary>Reads ToJson's object (missing fields take the Aim/defaults); accepts {"kind", "config"} too.</summary>
+    public static DeFlowModelConfig FromJson(JsonObject json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (json["config"] is JsonObject inner)
+        {
+            if (json["kind"] is JsonNode k && k.GetValue<string>() != DeFlow.KindName)
+                throw new InvalidArgumentException("DeFlowModelConfig.FromJson", $"kind \"{k.GetValue<string>()}\" is not \"{DeFlow.KindName}\"");
+            json = inner;
+        }
+        var d = new DeFlowConfig();
+        int I(string name, int def) => json[name] is JsonNode v ? v.GetValue<int>() : def;
+        double D(string name, double def) => json[name] is JsonNode v ? v.GetValue<double>() : def;
+        int[]? taps = json["tap_blocks"] is JsonArray a ? a.Select(t => t!.GetValue<int>()).ToArray() : null;
+        var net = new DeFlowConfig(
+            Hidden: I("hidden", d.Hidden), Scale: I("scale", d.Scale), Levels: I("levels", d.Levels), K: I("k", d.K),
+            TransitionSteps: I("transition_steps", d.TransitionSteps), RrdbBlocks: I("rrdb_blocks", d.RrdbBlocks),
+            Features: I("features", d.Features), Growth: I("growth", d.Growth), TapBlocks: taps,
+            InChannels: I("in_channels", d.InChannels), Eps: D("eps", d.Eps), SplitDivisionEps: D("split_division_eps", d.SplitDivisionEps));
+        var c = new DeFlowModelConfig(net,
+            json["covariance_init"] is JsonNode ci ? ci.GetValue<string>() : "random",
+            D("covariance_init_std", 0.01), D("condition_noise", 0.03), D("quant", 32));
+        c.Validate();
+        return c;
+    }
+}
+
+public sealed class DeFlow : IDegradationVae
+{
+    public const string KindName = "deflow";
+    private const ulong StepStride = 1UL << 36, SubStride = 1UL << 35;
+    private static readonly double Log2Pi = Math.Log(2 * Math.PI);
+
+    public DeFlowNet Net { get; }
+    public DeFlowModelConfig Settings { get; }
+    public string Kind => KindName;
+    public Module Module => Net;
+    public JsonObject Config => Settings.ToJson();
+
+    public DeFlow(ParamInit init, DeFlowModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(init);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Settings = config;
+        Net = new DeFlowNet(init, config.Net);
+        if (config.CovarianceInit == "random" && config.CovarianceInitStd > 0)
+        {
+            ulong seed = Engine.Models.Flow.FlowLayers.SubSeed(init.Seed, 2);
+            ulong off = 0;
+            foreach (var m in Shifts().Select(s => s.Cov))
+            {
+                using var r = Tensor.Normal(m.Shape, seed, off, 0, config.CovarianceInitStd, m.Data.DType, m.Data.Device);
+                m.Data.CopyFrom(r);
+                off += SubStride;
+            }
+        }
+    }
+
+    /// <summary>Rebuilds the architecture from Config (weights are loaded separately).</summary>
+    public static DeFlow FromConfig(JsonObject config, ParamInit init) => new(init, DeFlowModelConfig.FromJson(config));
+
+    /// <summary>The (mu, M) of each latent in Encode's order: the splits', then the final latent's.</summary>
+    public IReadOnlyList<(Var Mean, Var Cov)> Shifts() => [.. Net.Flow.SplitShifts, (Net.MeanShift, Net.CovShift)];
+
+    /// <summary>h(x): bicubic x1/s plus N(0, sigma^2) noise drawn at (seed, offset).</summary>
+    public Tensor Conditional(Tensor images, double sigma, ulong seed, ulong offset)
+    {
+        int s = Settings.Net.Scale;
+        var lq = Engine.Imaging.Resize.Bicubic(images, images.Shape[2] / s, images.Shape[3] / s);
+        if (sigma == 0) return lq;
+        using (lq)
+        {
+            using var n = Tensor.Normal(lq.Shape, seed, offset, 0, sigma, lq.DType, lq.Device);
+            return Engine.Ops.Add(lq, n);
+        }
+    }
+
+    public ModelLoss Loss(Tensor images, bool[] isDegraded, long step, ulong seed)
+    {
+        CheckImages("DeFlow.Loss", images);
+        ArgumentNullException.ThrowIfNull(isDegraded);
+        if (isDegraded.Length != images.Shape[0])
+            throw new ShapeMismatchException("DeFlow.Loss", $"{isDegraded.Length} domain labels for {images.Shape[0]} images");
+        if (step < 0 || step >= 1L << 27)
+            throw new InvalidArgumentException("DeFlow.Loss", $"step must be in [0, 2^27), got {step}");
+        ulong baseOff = (ulong)step * StepStride;
+        int n = images.Shape[0], h = images.Shape[2], w = images.Shape[3];
+        var lq = Conditional(images, Settings.ConditionNoise, seed, baseOff); // the RRDB backward reads it: the caller's scope frees it
+        var x = F.Dequantize(images, Settings.Quant, seed, baseOff + SubStride, centered: true);
+        var (z, logdet) = Net.Flow.Encode(x, Net.Condition(lq));
+        var shifts = Shifts();
+        var prior = new Var[n];
+        for (int i = 0; i < n; i++)
+        {
+            Var? lp = null;
+            for (int k = 0; k < z.Count; k++)
+            {
+                var zi = F.Select(z[k], 0, i);
+                int c = zi.Shape[0];
+                var flat = F.Reshape(F.Contiguous(zi), c, zi.Shape[1] * zi.Shape[2]);
+                var term = isDegraded[i] ? ShiftedLogDensity(flat, shifts[k].Mean, shifts[k].Cov) : StdLogDensity(flat);
+                lp = lp is null ? term : lp + term;
+            }
+            prior[i] = lp!;
+        }
+        double hw = (double)h * w;
+        var logp = logdet + F.Stack(prior, 0) - Math.Log(Settings.Quant) * hw;
+        var nll = logp * (-1.0 / (Math.Log(2) * hw));
+        var total = F.Mean(nll);
+        var nd = nll.Data.ToDoubleArray();
+        var terms = new Dictionary<string, double> { ["loss"] = total.Data.Item() };
+        if (isDegraded.Any(b => !b)) terms["nll_clean"] = Enumerable.Range(0, n).Where(i => !isDegraded[i]).Average(i => nd[i]);
+        if (isDegraded.Any(b => b)) terms["nll_degraded"] = Enumerable.Range(0, n).Where(i => isDegraded[i]).Average(i => nd[i]);
+        terms["m_norm"] = Math.Sqrt(shifts.Sum(s => s.Cov.Data.ToDoubleArray().Sum(v => v * v)));
+        return new ModelLoss(total, terms);
+    }
+
+    public Tensor Degrade(Tensor clean, DegradeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        CheckImages("DeFlow.Degrade", clean);
+        if (!(options.Temperature >= 0) || !double.IsFinite(options.Temperature))
+            throw new InvalidArgumentException("DeFlow.Degrade", $"temperature must be finite and >= 0, got {options.Temperature}");
+        double sigma = options.NoiseLevel ?? Settings.ConditionNoise;
+        if (!(sigma >= 0))
+            throw new InvalidArgumentException("DeFlow.Degrade", $"noise level must be >= 0, got {sigma}");
+        using var noGrad = GradMode.NoGrad();
+        using var scope = TensorScope.Begin();
+        var lq = Conditional(clean, sigma, options.Seed, options.Offset);
+        var cond = Net.Condition(lq);
+        var (z, _) = Net.Flow.Encode(clean, cond);
+        var shifts = Shifts();
+        var shifted = new Var[z.Count];
+        for (int k = 0; k < z.Count; k++)
+        {
+            shifted[k] = options.Temperature == 0 ? z[k]
+                : z[k] + Shift(z[k].Shape, shifts[k].Mean, shifts[k].Cov, options.Seed, options.Offset + (ulong)(k + 1) * SubStride) * options.Temperature;
+        }
+        var (y, _) = Net.Flow.Decode(shifted, cond);
+        return scope.Keep(y.Data);
+    }
+
+    /// <summary>mu + M n per pixel, n ~ N(0, I) drawn at (seed, offset); shape (N, C, H, W).</summary>
+    private static Var Shift(int[] shape, Var mu, Var m, ulong seed, ulong offset)
+    {
+        int n = shape[0], c = shape[1], h = shape[2], w = shape[3];
+        var noise = Tensor.Normal(shape, seed, offset, 0, 1, mu.Data.DType, mu.Data.Device);
+        var cols = F.Reshape(F.Contiguous(F.Permute(noise, 1, 0, 2, 3)), c, n * h * w);
+        var mn = F.Contiguous(F.Permute(F.Reshape(F.Matmul(m, cols), c, n, h, w), 1, 0, 2, 3));
+        return mn + F.Reshape(mu, 1, c, 1, 1);
+    }
+
+    /// <summary>sum over the P columns of log N(v_p; 0, I) for v (C, P).</summary>
+    public static Var StdLogDensity(Var v) => F.Sum(F.Square(v)) * -0.5 - 0.5 * v.Data.Numel * Log2Pi;
+
+    /// <summary>sum over the P columns of log N(v_p; mu, I + M M^T) for v (C, P), mu (C), M (C, C).</summary>
+    public static Var ShiftedLogDensity(Var v, Var mu, Var m)
+    {
+        if (v.Rank != 2 || mu.Rank != 1 || m.Rank != 2 || mu.Shape[0] != v.Shape[0] || m.Shape[0] != v.Shape[0] || m.Shape[1] != v.Shape[0])
+            throw new ShapeMismatchException("DeFlow.ShiftedLogDensity", $"v {Fmt.Shape(v.Shape)} must be (C, P) with mu (C) and M (C, C), got mu {Fmt.Shape(mu.Shape)}, M {Fmt.Shape(m.Shape)}");
+        int c = v.Shape[0], p = v.Shape[1];
+        var d = v - F.Reshape(mu, c, 1);
+        var s = F.Matmul(d, d, transB: true);
+        var (inv, logdet) = SigmaInverseLogDet(m);
+        return (logdet * (double)p + F.Sum(inv * s)) * -0.5 - 0.5 * (double)p * c * Log2Pi;
+    }
+
+    /// <summary>Sigma^-1 and log|Sigma| for Sigma = I + M M^T (host Cholesky in double), differentiable in M.</summary>
+    public static (Var Inverse, Var LogDet) SigmaInverseLogDet(Var m)
+    {
+        int c = m.Shape[0];
+        var md = m.Data.ToDoubleArray();
+        var sigma = MatMul(md, md, c, transB: true);
+        for (int i = 0; i < c; i++) sigma[i * c + i] += 1;
+        var l = Cholesky(sigma, c);
+        double ld = 0;
+        for (int i = 0; i < c; i++) ld += 2 * Math.Log(l[i * c + i]);
+        var inv = CholeskyInverse(l, c);
+        var invT = ToLike(Tensor.FromArray(inv, [c, c]), m.Data);
+        var ldT = ToLike(Tensor.FromArray(new[] { ld }, []), m.Data);
+        return F.RecordPair("DeFlowSigmaInverse", invT, ldT, [m], (gInv, gLd) =>
+        {
+            var gs = new double[c * c];
+            if (gInv is not null)
+            {
+                var g = gInv.ToDoubleArray();
+                var t = MatMul(MatMul(inv, g, c), inv, c);
+                for (int i = 0; i < gs.Length; i++) gs[i] -= t[i];
+            }
+            if (gLd is not null)
+            {
+                double gl = gLd.Item();
+                for (int i = 0; i < gs.Length; i++) gs[i] += gl * inv[i];
+            }
+            var sym = new double[c * c];
+            for (int i = 0; i < c; i++)
+                for (int j = 0; j < c; j++) sym[i * c + j] = gs[i * c + j] + gs[j * c + i];
+            var gm = MatMul(sym, md, c);
+            return [ToLike(Tensor.FromArray(gm, [c, c]), m.Data)];
+        });
+    }
+
+    private static Tensor ToLike(Tensor host, Tensor like)
+    {
+        using (host)
+        {
+            using var cast = host.To(like.DType);
+            return cast.To(like.Device);
+        }
+    }
+
+    private static double[] MatMul(double[] a, double[] b, int c, bool transB = false)
+    {
+        var r = new double[c * c];
+        for (int i = 0; i < c; i++)
+            for (int k = 0; k < c; k++)
+            {
+                double s = 0;
+                for (int j = 0; j < c; j++) s += a[i * c + j] * (transB ? b[k * c + j] : b[j * c + k]);
+                r[i * c + k] = s;
+            }
+        return r;
+    }
+
+    private static double[] Cholesky(double[] a, int c)
+    {
+        var l = new double[c * c];
+        for (int i = 0; i < c; i++)
+            for (int j = 0; j <= i; j++)
+            {
+                double s = a[i * c + j];
+                for (int k = 0; k < j; k++) s -= l[i * c + k] * l[j * c + k];
+                if (i == j)
+                {
+                    if (!(s > 0)) throw new InvalidArgumentException("DeFlow.Cholesky", $"I + M M^T is not positive definite (pivot {s} at {i}; non-finite M?)");
+                    l[i * c + i] = Math.Sqrt(s);
+                }
+                else l[i * c + j] = s / l[j * c + j];
+            }
+        return l;
+    }
+
+    /// <summary>(L L^T)^-1 = L^-T L^-1 from the lower factor L.</summary>
+    private static double[] CholeskyInverse(double[] l, int c)
+    {
+        var li = new double[c * c]; // L^-1, lower
+        for (int col = 0; col < c; col++)
+            for (int i = col; i < c; i++)
+            {
+                double s = i == col ? 1 : 0;
+                for (int k = col; k < i; k++) s -= l[i * c + k] * li[k * c + col];
+                li[i * c + col] = s / l[i * c + i];
+            }
+        var r = new double[c * c];
+        for (int i = 0; i < c; i++)
+            for (int j = 0; j < c; j++)
+            {
+                double s = 0;
+                for (int k = Math.Max(i, j); k < c; k++) s += li[k * c + i] * li[k * c + j];
+                r[i * c + j] = s;
+            }
+        return r;
+    }
+
+    private void CheckImages(string op, Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        int s = Settings.Net.Scale, div = 1 << Settings.Net.Levels;
+        if (images.Rank != 4 || images.Shape[1] != Settings.Net.InChannels || images.Shape[2] % s != 0 || images.Shape[3] % s != 0
+            || images.Shape[2] % div != 0 || images.Shape[3] % div != 0)
+            throw new ShapeMismatchException(op, $"expects images (N, {Settings.Net.InChannels}, H, W) with H, W divisible by {Math.Max(s, div)}, got {Fmt.Of(images)}");
+        var p = Net.MeanShift.Data;
+        if (images.DType != p.DType)
+            throw new DTypeMismatchException(op, $"images {Fmt.Of(images)} vs weights {p.DType.Name()}");
+        if (images.Device != p.Device)
+            throw new DeviceMismatchException(op, $"images {Fmt.Of(images)} vs weights on {p.Device}");
+    }
+
+    public void Dispose() => Net.Dispose();
+}
