@@ -11,8 +11,8 @@
 // each cov_shift; OfficialParameterCount adds them back (62,935,305 for Aim, 39,741,641 for Ntire).
 // ChangeableParameterCount further drops what gets no gradient (unused RRDB heads, the masked
 // halves of every LU l / u).
-// Not here yet (rest of issue 10): the unpaired NLL objective with dequantization and the domain
-// priors (spec 5), conditional-noise handling and degradation sampling (1.3, 6), CLI and bench wiring.
+// The unpaired NLL objective, the conditional noise and degradation sampling are in DeFlowModel.cs
+// (class DeFlow, an IDegradationVae); CLI and bench wiring are not here yet.
 using Engine.Autograd;
 using Engine.Models.Nn;
 

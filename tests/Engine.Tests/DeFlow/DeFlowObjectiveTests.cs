@@ -156,7 +156,7 @@ public class DeFlowObjectiveTests
         using var model = Make();
         var losses = Train(model, 20, 3);
         Assert.All(losses, l => Assert.True(double.IsFinite(l)));
-        Assert.True(losses.TakeLast(3).Average() < losses.Take(3).Average() - 0.05,
+        Assert.True(losses.TakeLast(3).Average() < losses.Take(3).Average() - 1.0,
             $"loss did not fall: {string.Join(", ", losses.Select(l => l.ToString("F3")))}");
     }
 
