@@ -7,12 +7,13 @@ namespace Engine.Cli.Train;
 
 internal static partial class ModelRegistry
 {
-    public static readonly string[] Kinds = ["ludvae", "ludvae-tpami"];
+    public static readonly string[] Kinds = ["ludvae", "ludvae-tpami", "deflow"];
 
     public static string Describe(string kind) => kind switch
     {
         "ludvae" => "LUD-VAE as the ICLR paper describes it: VQ-VAE-2 content latent, Gaussian degradation latent, Gaussian-blur h",
         "ludvae-tpami" => "LUD-VAE as its public code builds it: hierarchical Gaussian degradation latent with learned priors, noise-injection h",
+        "deflow" => "DeFlow: a conditional flow on a bicubic-downscaled conditional, degraded latents shifted by a learned Gaussian (unpaired likelihood)",
         _ => throw new ArgumentException($"unknown model '{kind}'; available: {string.Join(", ", Kinds)}"),
     };
 
@@ -23,6 +24,7 @@ internal static partial class ModelRegistry
         (_, "small") => new VaeTrainSpec { Steps = 1200, Batch = 8, Crop = 48, Lr = 2e-4, CheckpointEvery = 300 },
         ("ludvae-tpami", "paper") => new VaeTrainSpec { Steps = 200_000, Batch = 16, Crop = 64, Lr = 1e-4, Milestones = [100_000], CheckpointEvery = 50_000 },
         ("ludvae", "paper") => new VaeTrainSpec { Steps = 200_000, Batch = 16, Crop = 160, Lr = 1e-4, CheckpointEvery = 50_000 },
+        ("deflow", "paper") => new VaeTrainSpec { Steps = 100_000, Batch = 8, Crop = 160, Lr = 5e-5, Milestones = [50_000, 75_000, 90_000, 95_000], CheckpointEvery = 10_000, ClipGradNorm = 0 },
         _ => throw new ArgumentException($"unknown model '{kind}' or preset '{preset}' (presets: tiny, small, paper)"),
     };
 

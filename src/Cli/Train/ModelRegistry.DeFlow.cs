@@ -1,0 +1,26 @@
+// DeFlow presets: paper = the NTIRE configuration (hidden 64, x4 conditional; `Aim` is hidden 128,
+// x8); the CPU presets shrink the flow (K flow steps per level), the RRDB and the hidden width.
+// The covariance factor M starts small and random (the official zero init cannot learn, spec 5.3).
+using System.Text.Json.Nodes;
+using Engine.Models.Degradation;
+using Engine.Models.DeFlow;
+using Engine.Models.Nn;
+
+namespace Engine.Cli.Train;
+
+internal static partial class ModelRegistry
+{
+    public static DeFlowModelConfig DeFlowPreset(string preset) => preset switch
+    {
+        "paper" => new DeFlowModelConfig(DeFlowConfig.Ntire),
+        "tiny" => new DeFlowModelConfig(DeFlowConfig.Tiny),
+        "small" => new DeFlowModelConfig(new DeFlowConfig(Hidden: 32, Scale: 4, K: 4, RrdbBlocks: 3, Features: 32, Growth: 16, TapBlocks: [0, 2])),
+        _ => throw new ArgumentException($"unknown preset '{preset}' (tiny, small, paper)"),
+    };
+
+    private static IDegradationVae? CreateDeFlow(string kind, string preset, ParamInit init)
+        => kind == DeFlow.KindName ? new DeFlow(init, DeFlowPreset(preset)) : null;
+
+    private static IDegradationVae? FromConfigDeFlow(string kind, JsonObject config, ParamInit init)
+        => kind == DeFlow.KindName ? DeFlow.FromConfig(config, init) : null;
+}
