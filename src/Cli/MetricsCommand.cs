@@ -277,8 +277,7 @@ internal static class MetricsCommand
 
     private static Image8 Load(string path)
     {
-        var img = ImageIO.Read(path);
-        return Image8.FromUnit(img.Data, img.Height, img.Width, Image.Channels, PixelLayout.Chw);
+        return Image8.FromImage(ImageIO.Read(path));
     }
 
     private static void CheckSizes(string name, (string Option, string Path, Image8 Image)[] files)

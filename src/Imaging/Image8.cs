@@ -33,6 +33,9 @@ public sealed class Image8
             throw new ShapeMismatchException(op, $"(H={h}, W={w}, C={c}) needs {(long)h * w * c} values, got {length}");
     }
 
+    /// <summary>An RGB <see cref="Image"/> quantized to the 8-bit grid (the rule of <see cref="Image.Quantize"/>).</summary>
+    public static Image8 FromImage(Image img) => FromUnit(img.Data, img.Height, img.Width, Image.Channels, PixelLayout.Chw);
+
     /// <summary>Quantizes [0,1] values: round(clamp(x, 0, 1) * 255), half to even. NaN is rejected.</summary>
     public static Image8 FromUnit(ReadOnlySpan<float> data, int height, int width, int channels, PixelLayout layout)
     {

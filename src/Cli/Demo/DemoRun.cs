@@ -100,9 +100,7 @@ internal sealed class DemoTask : ITrainTask, IDisposable
         return Image.FromTensor(_net.Forward(x).Data.To(Device.Cpu));
     }
 
-    private double Psnr(Image img) => Metrics.Psnr(ToImage8(_testClean), ToImage8(img));
-
-    private static Image8 ToImage8(Image img) => Image8.FromUnit(img.Data, img.Height, img.Width, 3, PixelLayout.Chw);
+    private double Psnr(Image img) => Metrics.Psnr(Image8.FromImage(_testClean), Image8.FromImage(img));
 
     public IReadOnlyDictionary<string, double>? Validate(long step)
     {

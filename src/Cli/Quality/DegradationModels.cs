@@ -60,7 +60,7 @@ internal sealed class AwgnModel : IDegradationModel
         for (int i = 0; i < val.Count; i++)
         {
             var p = val.Get(i);
-            var r = NoiseStats.Residuals(Restore.RestoreEval.To8(p.Degraded.Image), Restore.RestoreEval.To8(p.Clean.Image));
+            var r = NoiseStats.Residuals(Image8.FromImage(p.Degraded.Image), Image8.FromImage(p.Clean.Image));
             foreach (var v in r) ss += v * v;
             n += r.Length;
         }

@@ -115,7 +115,7 @@ internal static class QualityBench
         if (o.Scale == 1)
         {
             var scores = Enumerable.Range(0, testPairs.Count).Select(i => testPairs.Get(i)).Select(p =>
-                (Metrics.Psnr(RestoreEval.To8(p.Clean.Image), RestoreEval.To8(p.Degraded.Image), metric), Metrics.Ssim(RestoreEval.To8(p.Clean.Image), RestoreEval.To8(p.Degraded.Image), metric))).ToList();
+                (Metrics.Psnr(Image8.FromImage(p.Clean.Image), Image8.FromImage(p.Degraded.Image), metric), Metrics.Ssim(Image8.FromImage(p.Clean.Image), Image8.FromImage(p.Degraded.Image), metric))).ToList();
             input = (scores.Average(x => x.Item1), scores.Average(x => x.Item2));
             con.MarkupLine($"  degraded test inputs: PSNR {input.Value.Psnr:F2} dB, SSIM {input.Value.Ssim:F4}");
         }
@@ -160,11 +160,11 @@ internal static class QualityBench
             var eval = RestoreEval.Evaluate(task.Net, testPairs, o.Device, metric, (key, img) => restored[key] = img);
 
             // Step 6: the noise on T, synthetic vs true.
-            var (kl, ratio) = NoiseOnTest(m, testPairs, dirs["T"].Low, o.Seed);
+            var (kl, ratio, synthetic) = NoiseOnTest(m, testPairs, dirs["T"].Low, o.Seed);
             double stdErr = ratio.Where(double.IsFinite).Select(r => Math.Abs(r - 1)).DefaultIfEmpty(double.NaN).Average();
             var row = new ModelRow(m.Name, eval.MeanPsnr, eval.MeanSsim, kl, stdErr, ratio, fit, synth, summary.Seconds, summary.StepsPerSecond, m.Describe());
             rows.Add(row);
-            WriteGrid(o, m, testPairs, dirs["T"].Low, restored);
+            WriteGrid(o, m, testPairs, synthetic, restored);
             (m as IDisposable)?.Dispose();
             con.MarkupLine($"  {m.Name}: PSNR {RestoreRun.F2(row.Psnr)} dB, SSIM {row.Ssim:F4}, noise KL {row.NoiseKl:F4}, std error {row.StdError:F3}; fit {fit:F1} s, synth {synth:F1} s, restorer {summary.Seconds:F1} s ({summary.StepsPerSecond:F2} it/s)");
         }
@@ -181,36 +181,37 @@ internal static class QualityBench
     }
 
     /// <summary>KL(true || synthetic) of the pooled residual histograms (NeCA bins, add-one smoothing) and the std ratio per brightness band.</summary>
-    private static (double Kl, double[] Ratio) NoiseOnTest(IDegradationModel m, PairedDataset test, string lowDir, ulong seed)
+    private static (double Kl, double[] Ratio, Dictionary<string, (Image Low, Image Synthetic)> Samples) NoiseOnTest(IDegradationModel m, PairedDataset test, string lowDir, ulong seed)
     {
         var lows = ImageFolder.List(lowDir).ToDictionary(p => Path.GetFileNameWithoutExtension(p), p => p);
         var realRes = new List<double>(); var synthRes = new List<double>(); var cleanVals = new List<double>();
+        var samples = new Dictionary<string, (Image, Image)>();
         for (int i = 0; i < test.Count; i++)
         {
             var p = test.Get(i);
             var low = ImageIO.Read(lows[Path.GetFileNameWithoutExtension(p.Key)]);
-            var low8 = RestoreEval.To8(low);
+            var low8 = Image8.FromImage(low);
             var synth = m.Synthesize(low, seed + 13, "test/" + p.Key, 0);
-            realRes.AddRange(NoiseStats.Residuals(RestoreEval.To8(p.Degraded.Image), low8));
-            synthRes.AddRange(NoiseStats.Residuals(RestoreEval.To8(synth), low8));
+            samples[p.Key] = (low, synth);
+            realRes.AddRange(NoiseStats.Residuals(Image8.FromImage(p.Degraded.Image), low8));
+            synthRes.AddRange(NoiseStats.Residuals(Image8.FromImage(synth), low8));
             cleanVals.AddRange(low8.Data.Select(v => v / 255.0));
         }
         double kl = NoiseStats.HistogramKl(realRes.ToArray(), synthRes.ToArray(), NoiseKldVariant.NoiseFlowAddOne);
         var real = NoiseStats.StdPerBand(cleanVals.ToArray(), realRes.ToArray());
         var syn = NoiseStats.StdPerBand(cleanVals.ToArray(), synthRes.ToArray());
-        return (kl, NoiseStats.StdRatio(real, syn));
+        return (kl, NoiseStats.StdRatio(real, syn), samples);
     }
 
-    private static void WriteGrid(QualityOptions o, IDegradationModel m, PairedDataset test, string lowDir, Dictionary<string, Image> restored)
+    /// <summary>Contact sheet of the first two test photos, reusing the synthetic samples NoiseOnTest drew.</summary>
+    private static void WriteGrid(QualityOptions o, IDegradationModel m, PairedDataset test, Dictionary<string, (Image Low, Image Synthetic)> samples, Dictionary<string, Image> restored)
     {
-        var lows = ImageFolder.List(lowDir).ToDictionary(p => Path.GetFileNameWithoutExtension(p), p => p);
         var rows = new List<IReadOnlyList<Image?>>();
         var labels = new List<string>();
         for (int i = 0; i < Math.Min(2, test.Count); i++)
         {
             var p = test.Get(i);
-            var low = ImageIO.Read(lows[Path.GetFileNameWithoutExtension(p.Key)]);
-            var synth = m.Synthesize(low, o.Seed + 13, "test/" + p.Key, 0);
+            var (low, synth) = samples[p.Key];
             int size = Math.Min(96, Math.Min(low.Width, low.Height));
             rows.Add(ImageGrid.CenterCropRow([low, p.Degraded.Image, synth], size));
             if (o.Scale == 1) rows[^1] = [.. rows[^1], ImageGrid.CenterCropRow([restored[p.Key]], size)[0]];

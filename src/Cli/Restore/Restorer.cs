@@ -136,8 +136,6 @@ internal static class RestoreEval
         return Image.FromTensor(net.Forward(x).Data.To(Device.Cpu));
     }
 
-    public static Image8 To8(Image img) => Image8.FromUnit(img.Data, img.Height, img.Width, 3, PixelLayout.Chw);
-
     /// <summary>PSNR/SSIM of the restored degraded images against the clean ones, per pair.</summary>
     public static EvalResult Evaluate(Layer net, PairedDataset pairs, Device device, MetricOptions metric, Action<string, Image>? onRestored = null)
     {
@@ -153,7 +151,7 @@ internal static class RestoreEval
                 var clean = p.Clean.Image;
                 if (restored.Width != clean.Width || restored.Height != clean.Height)
                     throw new ShapeMismatchException("restore eval", $"'{p.Key}': restored {restored.Width}x{restored.Height}, clean {clean.Width}x{clean.Height}");
-                var (a, b) = (To8(clean), To8(restored));
+                var (a, b) = (Image8.FromImage(clean), Image8.FromImage(restored));
                 scores.Add(new ImageScore(p.Key, Metrics.Psnr(a, b, metric), Metrics.Ssim(a, b, metric)));
                 onRestored?.Invoke(p.Key, restored);
             }

@@ -12,11 +12,7 @@ namespace Engine.Tests.Cli;
 
 public sealed class DemoTests
 {
-    private static IAnsiConsole Console(StringWriter w) => AnsiConsole.Create(new AnsiConsoleSettings
-    {
-        Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
-        Out = new AnsiConsoleOutput(w),
-    });
+    private static IAnsiConsole Console(StringWriter w) => CliRunner.Console(w);
 
     [Fact]
     public void Demo_writes_a_complete_run_folder_improves_the_test_photo_and_resumes()

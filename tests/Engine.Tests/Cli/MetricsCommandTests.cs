@@ -13,22 +13,9 @@ namespace Engine.Tests.Cli;
 
 public class MetricsCommandTests
 {
-    private static (int Code, string Output) Run(params string[] args)
-    {
-        var sw = new StringWriter();
-        var con = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(sw),
-        });
-        con.Profile.Width = 400;
-        int code = Entry.Run(args, con);
-        return (code, sw.ToString());
-    }
+    private static (int Code, string Output) Run(params string[] args) => CliRunner.Run(args);
 
-    private static Image8 To8(Image img) => Image8.FromUnit(img.Data, img.Height, img.Width, Image.Channels, PixelLayout.Chw);
+    private static Image8 To8(Image img) => Image8.FromImage(img);
 
     /// <summary>A copy with each 8-bit value moved by a random amount in [-amp, amp], clamped.</summary>
     private static Image Noisy(System.Random rng, Image img, int amp)

@@ -31,7 +31,7 @@ public sealed class QualityBenchTests
     {
         using var dir = new TempDir();
         var log = new StringWriter();
-        var con = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(log) });
+        var con = CliRunner.Console(log);
         int rc = QualityBench.Run(new QualityOptions { Preset = "tiny", Degradation = "camera", Out = dir.Path, Seed = 1 }, con, TestContext.Current.CancellationToken);
         Assert.Equal(0, rc);
         var report = JsonNode.Parse(File.ReadAllText(dir.File("report.json")))!;

@@ -13,17 +13,7 @@ namespace Engine.Tests.Cli;
 
 public sealed class RestoreCommandTests
 {
-    private static (int Code, string Output) Run(params string[] args)
-    {
-        var sw = new StringWriter();
-        var con = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(sw),
-        });
-        con.Profile.Width = 400;
-        return (Entry.Run(args, con), sw.ToString());
-    }
+    private static (int Code, string Output) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Train_eval_and_run_work_on_folders()
@@ -53,7 +43,7 @@ public sealed class RestoreCommandTests
         // eval's numbers are the metrics of what run writes.
         var clean0 = ImageIO.Read(SampleData.Files[0]);
         var r0 = ImageIO.Read(restored[0]);
-        double psnr0 = Metrics.Psnr(Image8.FromUnit(clean0.Data, clean0.Height, clean0.Width, 3, PixelLayout.Chw), Image8.FromUnit(r0.Data, r0.Height, r0.Width, 3, PixelLayout.Chw));
+        double psnr0 = Metrics.Psnr(Image8.FromImage(clean0), Image8.FromImage(r0));
         Assert.Equal((double)j["images"]![0]!["psnr"]!, psnr0, 9);
         Assert.True(mean > 19.5, $"mean PSNR {mean} after 40 steps (noisy input ~20 dB)");
     }

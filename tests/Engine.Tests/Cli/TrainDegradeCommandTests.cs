@@ -14,17 +14,7 @@ namespace Engine.Tests.Cli;
 
 public sealed class TrainDegradeCommandTests
 {
-    private static (int Code, string Output) Run(params string[] args)
-    {
-        var sw = new StringWriter();
-        var con = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(sw),
-        });
-        con.Profile.Width = 400;
-        return (Entry.Run(args, con), sw.ToString());
-    }
+    private static (int Code, string Output) Run(params string[] args) => CliRunner.Run(args);
 
     public static TheoryData<string> Kinds => new(ModelRegistry.Kinds);
 
