@@ -106,6 +106,26 @@ internal static class Opt
     /// <summary>--name: a switch.</summary>
     public static Option<bool> Flag(string name, string description) => new("--" + name) { Description = description };
 
+    /// <summary>--name VALUE: one of <paramref name="names"/> (case-sensitive), <paramref name="def"/> when absent.</summary>
+    public static Option<string> StringOneOf(string name, string def, string description, params string[] names)
+    {
+        if (!names.Contains(def)) throw new ArgumentException($"--{name}: default '{def}' is not one of {string.Join(", ", names)}");
+        return new Option<string>("--" + name)
+        {
+            Description = $"{description}: {string.Join(", ", names)}",
+            HelpName = "NAME",
+            DefaultValueFactory = _ => def,
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count == 0) return def;
+                string s = r.Tokens[0].Value;
+                if (names.Contains(s)) return s;
+                r.AddError($"--{name} must be one of {string.Join(", ", names)}, got '{s}'");
+                return def;
+            },
+        };
+    }
+
     private static string Range(int min, int max) =>
         max == int.MaxValue ? $">= {min}" : min == int.MinValue ? $"<= {max}" : $"in [{min}, {max}]";
 }
@@ -167,22 +187,5 @@ internal static class CommonOptions
         };
 
     /// <summary>--preset NAME: one of <paramref name="names"/> (case-sensitive), <paramref name="def"/> when absent.</summary>
-    public static Option<string> Preset(string def, params string[] names)
-    {
-        if (!names.Contains(def)) throw new ArgumentException($"--preset: default '{def}' is not one of {string.Join(", ", names)}");
-        return new Option<string>("--preset")
-        {
-            Description = $"a named set of defaults: {string.Join(", ", names)}",
-            HelpName = "NAME",
-            DefaultValueFactory = _ => def,
-            CustomParser = r =>
-            {
-                if (r.Tokens.Count == 0) return def;
-                string s = r.Tokens[0].Value;
-                if (names.Contains(s)) return s;
-                r.AddError($"--preset must be one of {string.Join(", ", names)}, got '{s}'");
-                return def;
-            },
-        };
-    }
+    public static Option<string> Preset(string def, params string[] names) => Opt.StringOneOf("preset", def, "a named set of defaults", names);
 }

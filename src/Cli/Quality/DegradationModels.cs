@@ -125,14 +125,14 @@ internal sealed class LearnedModel(string kind) : IDegradationModel, IDisposable
 
 internal static class DegradationModels
 {
-    public static readonly List<string> Names = ["none", "awgn", "oracle", .. Train.ModelRegistry.Kinds];
+    public static readonly List<string> Names = ["none", "awgn", "oracle", .. Train.ModelRegistry.Kinds, .. Train.ModelRegistry.Variants.Keys];
 
     public static IDegradationModel Create(string name) => name switch
     {
         "none" => new NoneModel(),
         "awgn" => new AwgnModel(),
         "oracle" => new OracleModel(),
-        _ when Train.ModelRegistry.Kinds.Contains(name) => new LearnedModel(name),
+        _ when Train.ModelRegistry.Kinds.Contains(name) || Train.ModelRegistry.Variants.ContainsKey(name) => new LearnedModel(name),
         _ => throw new ArgumentException($"unknown model '{name}' for --models; available: {string.Join(", ", Names)}"),
     };
 }

@@ -18,8 +18,15 @@ internal static partial class ModelRegistry
         _ => throw new ArgumentException($"unknown preset '{preset}' (tiny, small, paper)"),
     };
 
-    private static IDegradationVae? CreateDeFlow(string kind, string preset, ParamInit init)
-        => kind == DeFlow.KindName ? new DeFlow(init, DeFlowPreset(preset)) : null;
+    /// <summary>The benchmark row with the official zero covariance init (M = 0 never learns, spec 5.3).</summary>
+    public const string DeFlowZeroCovariance = "deflow-cov0";
+
+    private static IDegradationVae? CreateDeFlow(string kind, string preset, ParamInit init) => kind switch
+    {
+        DeFlow.KindName => new DeFlow(init, DeFlowPreset(preset)),
+        DeFlowZeroCovariance => new DeFlow(init, DeFlowPreset(preset) with { CovarianceInit = "zero" }),
+        _ => null,
+    };
 
     private static IDegradationVae? FromConfigDeFlow(string kind, JsonObject config, ParamInit init)
         => kind == DeFlow.KindName ? DeFlow.FromConfig(config, init) : null;

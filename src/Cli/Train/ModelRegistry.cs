@@ -9,15 +9,25 @@ internal static partial class ModelRegistry
 {
     public static readonly string[] Kinds = ["ludvae", "ludvae-tpami", "deflow"];
 
+    /// <summary>Benchmark rows that are a kind with a non-default setting: name -> the kind it trains as.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Variants = new Dictionary<string, string>
+    {
+        [DeFlowZeroCovariance] = "deflow",
+    };
+
+    /// <summary>The kind a registry name (kind or variant) trains as, for presets.</summary>
+    public static string BaseKind(string name) => Variants.TryGetValue(name, out var k) ? k : name;
+
     public static string Describe(string kind) => kind switch
     {
         "ludvae" => "LUD-VAE as the ICLR paper describes it: VQ-VAE-2 content latent, Gaussian degradation latent, Gaussian-blur h",
         "ludvae-tpami" => "LUD-VAE as its public code builds it: hierarchical Gaussian degradation latent with learned priors, noise-injection h",
         "deflow" => "DeFlow: a conditional flow on a bicubic-downscaled conditional, degraded latents shifted by a learned Gaussian (unpaired likelihood)",
+        DeFlowZeroCovariance => "DeFlow with the official code's zero covariance init (the shift's covariance never learns)",
         _ => throw new ArgumentException($"unknown model '{kind}'; available: {string.Join(", ", Kinds)}"),
     };
 
-    public static VaeTrainSpec TrainSpec(string kind, string preset) => (kind, preset) switch
+    public static VaeTrainSpec TrainSpec(string kind, string preset) => (BaseKind(kind), preset) switch
     {
         (_, "tiny") => new VaeTrainSpec { Steps = 60, Batch = 4, Crop = 32, Lr = 5e-4, CheckpointEvery = 30 },
         ("ludvae", "small") => new VaeTrainSpec { Steps = 1200, Batch = 8, Crop = 64, Lr = 2e-4, CheckpointEvery = 300 },

@@ -31,6 +31,8 @@ internal static class TrainCommand
         var device = CommonOptions.Device("cpu");
         var output = CommonOptions.Out($"train-{kind}");
         var cmd = new Command(kind, ModelRegistry.Describe(kind)) { clean, noisy, preset, steps, batch, crop, lr, seed, device, output };
+        var covariance = Opt.StringOneOf("covariance-init", "random", "DeFlow's covariance factor M at init: random (learns the correlated shift) or zero (the official code's; never learns)", "random", "zero");
+        if (kind == "deflow") cmd.Options.Add(covariance);
         cmd.SetAction(pr =>
         {
             var dev = pr.GetValue(device);
@@ -46,7 +48,7 @@ internal static class TrainCommand
             if (pr.GetValue(lr) > 0) spec = spec with { Lr = pr.GetValue(lr) };
             ulong s = pr.GetValue(seed);
             var run = RunFolder.Create(pr.GetValue(output), $"train-{kind}", con);
-            using var model = ModelRegistry.Create(kind, p, spec, s, dev);
+            using var model = ModelRegistry.Create(kind == "deflow" && pr.GetValue(covariance) == "zero" ? ModelRegistry.DeFlowZeroCovariance : kind, p, spec, s, dev);
             var settings = new JsonObject
             {
                 ["model"] = kind, ["preset"] = p, ["parameters"] = model.Module.ParameterCount(), ["config"] = model.Config.DeepClone(),
