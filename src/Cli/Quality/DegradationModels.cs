@@ -21,7 +21,8 @@ internal sealed record QualityContext(
     string ValClean,          // V at the degraded resolution
     string ValDegraded,       // D(V)
     Degradation TrueDegradation,
-    string Preset, ulong Seed, Device Device, string RunDir, IAnsiConsole Console);
+    string Preset, ulong Seed, Device Device, string RunDir, IAnsiConsole Console,
+    int Pairs = 10);          // paired patches for semi-paired models, cut from (PairedClean, PairedDegraded)
 
 internal interface IDegradationModel
 {
@@ -104,7 +105,15 @@ internal sealed class LearnedModel(string kind) : IDegradationModel, IDisposable
         var spec = Train.ModelRegistry.TrainSpec(kind, ctx.Preset);
         _device = ctx.Device;
         _model = Train.ModelRegistry.Create(kind, ctx.Preset, spec, ctx.Seed, ctx.Device);
-        var summary = Train.VaeRun.Train(_model, spec, ctx.CleanX, ctx.DegradedY, Path.Combine(ctx.RunDir, "train"), ctx.Seed, ctx.Device, ctx.Console, CancellationToken.None);
+        var data = new Train.VaeData(ctx.CleanX, ctx.DegradedY);
+        JsonObject? pairInfo = null;
+        if (_model is Models.Degradation.ISemiPairedVae)
+        {
+            var (pc, pd, size) = CutPairs(ctx, Math.Max(2 * spec.Crop, 64));
+            data = data with { PairedClean = pc, PairedDegraded = pd };
+            pairInfo = new JsonObject { ["patches"] = ctx.Pairs, ["patch_size"] = size, ["from"] = ctx.PairedClean };
+        }
+        var summary = Train.VaeRun.Train(_model, spec, data, Path.Combine(ctx.RunDir, "train"), ctx.Seed, ctx.Device, ctx.Console, CancellationToken.None);
         _model.Module.Eval();
         _details = new JsonObject
         {
@@ -112,11 +121,46 @@ internal sealed class LearnedModel(string kind) : IDegradationModel, IDisposable
             ["training"] = spec.ToJson(), ["train_seconds"] = summary.Seconds, ["train_steps_per_second"] = summary.StepsPerSecond,
             ["skipped_steps"] = summary.Skipped, ["peak_memory_bytes"] = summary.PeakMemoryBytes,
         };
+        if (pairInfo is not null) _details["pairs"] = pairInfo;
+        if (_model is Models.SeNmVae.SeNmVae senm && senm.Settings.LevelPool is { Count: > 0 } pool)
+        {
+            _levelSampler = "pool";
+            _details["level_sampler"] = "pool: the level predictor's estimates on the training degraded images";
+            _details["level_pool_255"] = new JsonArray(pool.Select(l => (JsonNode?)Math.Round(l * 255, 2)).ToArray());
+        }
+    }
+
+    private string? _levelSampler;
+
+    /// <summary>The benchmark's paired set for semi-paired models: ctx.Pairs patches of side size
+    /// (or the largest multiple of 8 the photo allows) at seeded positions in the P photos, cycling
+    /// over them, written as PNGs (lossless, so the pairs are exactly the true ones).</summary>
+    private static (string Clean, string Degraded, int Size) CutPairs(QualityContext ctx, int size)
+    {
+        var pairs = new PairedDataset(ctx.PairedClean, ctx.PairedDegraded);
+        if (pairs.Count == 0) throw new ArgumentException($"the P split ('{ctx.PairedClean}') has no pairs for {ctx.Pairs} paired patches");
+        string cd = Path.Combine(ctx.RunDir, "pairs", "clean"), dd = Path.Combine(ctx.RunDir, "pairs", "degraded");
+        Directory.CreateDirectory(cd);
+        Directory.CreateDirectory(dd);
+        var rng = new DegradationRng(DegradationRng.ImageSeed(ctx.Seed, "quality-pairs"));
+        int used = size;
+        for (int k = 0; k < ctx.Pairs; k++)
+        {
+            var p = pairs.Get(k % pairs.Count);
+            var (c, d) = (p.Clean.Image, p.Degraded.Image);
+            int s = Math.Min(size, Math.Min(c.Width, c.Height)) / 8 * 8;
+            used = Math.Min(used, s);
+            int x0 = rng.Int(0, c.Width - s), y0 = rng.Int(0, c.Height - s);
+            string name = $"p{k:D4}.png";
+            ImageIO.WritePng(Path.Combine(cd, name), ImageGrid.Crop(c, x0, y0, s, s));
+            ImageIO.WritePng(Path.Combine(dd, name), ImageGrid.Crop(d, x0, y0, s, s));
+        }
+        return (cd, dd, used);
     }
 
     public Image Synthesize(Image clean, ulong seed, string key, int sample)
         => Train.VaeSynthesis.Degrade(_model ?? throw new InvalidOperationException($"{kind}: Fit first"), clean, _device,
-            new Models.Degradation.DegradeOptions { Seed = DegradationRng.ImageSeed(seed, key), Offset = (ulong)sample << 40 });
+            new Models.Degradation.DegradeOptions { Seed = DegradationRng.ImageSeed(seed, key), Offset = (ulong)sample << 40, LevelSampler = _levelSampler });
 
     public JsonObject Describe() => _details;
 

@@ -35,11 +35,13 @@ internal sealed record QualityOptions
     public int Samples { get; init; } = 2;
     /// <summary>Override of the restorer's training steps (0: the preset's).</summary>
     public int RestorerSteps { get; init; }
+    /// <summary>Paired patches semi-paired models get from the P split.</summary>
+    public int Pairs { get; init; } = 10;
 
     public JsonObject ToJson() => new()
     {
         ["preset"] = Preset, ["degradation"] = Degradation, ["scale"] = Scale, ["models"] = new JsonArray(Models.Select(m => (JsonNode?)m).ToArray()),
-        ["photos"] = Photos, ["seed"] = Seed, ["out"] = Out, ["device"] = Device.ToString(), ["samples"] = Samples, ["restorer_steps"] = RestorerSteps,
+        ["photos"] = Photos, ["seed"] = Seed, ["out"] = Out, ["device"] = Device.ToString(), ["samples"] = Samples, ["restorer_steps"] = RestorerSteps, ["pairs"] = Pairs,
     };
 }
 
@@ -127,7 +129,7 @@ internal static class QualityBench
             con.MarkupLine($"[bold]model {m.Name}[/]");
             string mdir = Path.Combine(o.Out, "models", m.Name);
             var ctx = new QualityContext(dirs["X"].Low, dirs["Y0"].Degraded, dirs["P"].Low, dirs["P"].Degraded, dirs["V"].Low, dirs["V"].Degraded,
-                                         truth, o.Preset, o.Seed, o.Device, mdir, con);
+                                         truth, o.Preset, o.Seed, o.Device, mdir, con, o.Pairs);
             var sw = Stopwatch.StartNew();
             m.Fit(ctx);
             double fit = sw.Elapsed.TotalSeconds;

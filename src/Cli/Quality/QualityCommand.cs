@@ -17,11 +17,12 @@ internal static class QualityCommand
         var samples = Opt.Int("samples", 2, "synthetic samples per clean image for stochastic models", min: 1);
         var restorerSteps = Opt.Int("restorer-steps", 0, "override the restorer's training steps (0: the preset's)", min: 0);
         var seed = CommonOptions.Seed(1);
+        var pairs = Opt.Int("pairs", 10, "paired patches cut from the P split for semi-paired models (senmvae; the paper uses 10, 96 and 960)", min: 1);
         var device = CommonOptions.Device("cpu");
         var output = CommonOptions.Out("quality", "the report, data splits and model runs");
         var cmd = new Command("quality", "BENCHMARK.md's protocol: split photos, degrade, fit each model, train a restorer on its synthetic pairs, score on true test pairs")
         {
-            preset, degradation, scale, models, photos, samples, restorerSteps, seed, device, output,
+            preset, degradation, scale, models, photos, samples, restorerSteps, pairs, seed, device, output,
         };
         Opt.AddCheck(cmd, r =>
         {
@@ -42,7 +43,7 @@ internal static class QualityCommand
             {
                 Preset = pr.GetValue(preset)!, Degradation = pr.GetValue(degradation) ?? "camera", Scale = pr.GetValue(scale), Models = list,
                 Photos = pr.GetValue(photos), Seed = pr.GetValue(seed), Out = run.Path, Device = dev, Samples = pr.GetValue(samples),
-                RestorerSteps = pr.GetValue(restorerSteps),
+                RestorerSteps = pr.GetValue(restorerSteps), Pairs = pr.GetValue(pairs),
             };
             if (o.Photos != null && !Directory.Exists(o.Photos)) throw new ArgumentException($"--photos '{o.Photos}' is not a folder");
             run.WriteSettings(o.ToJson());

@@ -30,7 +30,7 @@ internal static partial class ModelRegistry
         model = kind switch
         {
             "ludvae-tpami" => new LudVaeTpami(init, TpamiConfig(preset, spec)),
-            _ => CreateVq(kind, preset, spec, init) ?? CreateDeFlow(kind, preset, init),
+            _ => CreateVq(kind, preset, spec, init) ?? CreateDeFlow(kind, preset, init) ?? CreateSeNm(kind, preset, spec, init),
         };
     }
 
@@ -40,7 +40,7 @@ internal static partial class ModelRegistry
         model = kind switch
         {
             "ludvae-tpami" => LudVaeTpami.FromConfig(config, init),
-            _ => FromConfigVq(kind, config, init) ?? FromConfigDeFlow(kind, config, init),
+            _ => FromConfigVq(kind, config, init) ?? FromConfigDeFlow(kind, config, init) ?? FromConfigSeNm(kind, config, init),
         };
     }
 

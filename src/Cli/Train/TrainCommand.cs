@@ -20,8 +20,11 @@ internal static class TrainCommand
 
     private static Command BuildModel(IAnsiConsole con, string kind)
     {
-        var clean = Opt.String("clean", "DIR", "clean-domain images", required: true);
-        var noisy = Opt.String("noisy", "DIR", "degraded-domain images (unpaired with --clean)", required: true);
+        bool semi = kind == "senmvae";
+        var clean = Opt.String("clean", "DIR", semi ? "unpaired clean images (optional)" : "clean-domain images", required: !semi);
+        var noisy = Opt.String("noisy", "DIR", semi ? "unpaired degraded images (optional)" : "degraded-domain images (unpaired with --clean)", required: !semi);
+        var pairedClean = Opt.String("paired-clean", "DIR", "clean halves of the pairs (file names match --paired-noisy)", required: semi);
+        var pairedNoisy = Opt.String("paired-noisy", "DIR", "degraded halves of the pairs", required: semi);
         var preset = CommonOptions.Preset("small", "tiny", "small", "paper");
         var steps = Opt.Int("steps", 0, "training steps (0: the preset's)", min: 0);
         var batch = Opt.Int("batch", 0, "crops per step (0: the preset's)", min: 0);
@@ -33,13 +36,15 @@ internal static class TrainCommand
         var cmd = new Command(kind, ModelRegistry.Describe(kind)) { clean, noisy, preset, steps, batch, crop, lr, seed, device, output };
         var covariance = Opt.StringOneOf("covariance-init", "random", "DeFlow's covariance factor M at init: random (learns the correlated shift) or zero (the official code's; never learns)", "random", "zero");
         if (kind == "deflow") cmd.Options.Add(covariance);
+        if (semi) { cmd.Options.Add(pairedClean); cmd.Options.Add(pairedNoisy); }
         cmd.SetAction(pr =>
         {
             var dev = pr.GetValue(device);
             DevicesCommand.Require(dev);
-            string c = pr.GetValue(clean)!, n = pr.GetValue(noisy)!;
-            if (!Directory.Exists(c)) throw new ArgumentException($"--clean '{c}' is not a folder");
-            if (!Directory.Exists(n)) throw new ArgumentException($"--noisy '{n}' is not a folder");
+            string? c = pr.GetValue(clean), n = pr.GetValue(noisy);
+            string? pc = semi ? pr.GetValue(pairedClean) : null, pn = semi ? pr.GetValue(pairedNoisy) : null;
+            foreach (var (flag, dir) in new[] { ("--clean", c), ("--noisy", n), ("--paired-clean", pc), ("--paired-noisy", pn) })
+                if (dir is not null && !Directory.Exists(dir)) throw new ArgumentException($"{flag} '{dir}' is not a folder");
             string p = pr.GetValue(preset)!;
             var spec = ModelRegistry.TrainSpec(kind, p);
             if (pr.GetValue(steps) > 0) spec = spec with { Steps = pr.GetValue(steps) };
@@ -52,11 +57,11 @@ internal static class TrainCommand
             var settings = new JsonObject
             {
                 ["model"] = kind, ["preset"] = p, ["parameters"] = model.Module.ParameterCount(), ["config"] = model.Config.DeepClone(),
-                ["training"] = spec.ToJson(), ["clean"] = c, ["noisy"] = n, ["seed"] = s, ["device"] = dev.ToString(),
+                ["training"] = spec.ToJson(), ["clean"] = c, ["noisy"] = n, ["paired_clean"] = pc, ["paired_noisy"] = pn, ["seed"] = s, ["device"] = dev.ToString(),
             };
             run.WriteSettings(settings);
             using var cts = Restore.RestoreCommand.CancelOnCtrlC();
-            var summary = VaeRun.Train(model, spec, c, n, run.Path, s, dev, con, cts.Token);
+            var summary = VaeRun.Train(model, spec, new VaeData(c, n, pc, pn), run.Path, s, dev, con, cts.Token);
             con.MarkupLine($"{summary.LastStep - summary.FirstStep} steps in {summary.Seconds:F1} s ({summary.StepsPerSecond:F2} it/s), {summary.Skipped} skipped, peak memory {Training.TrainingDisplay.Bytes(summary.PeakMemoryBytes)}; {summary.StopReason}");
             con.MarkupLine($"model saved in {Markup.Escape(run.Path)} (synthesize: engine degrade --checkpoint {Markup.Escape(run.Path)} --in CLEAN --out DIR)");
             return summary.StopReason == "cancelled" ? 130 : 0;
@@ -75,13 +80,24 @@ internal static class DegradeCommand
         var samples = Opt.Int("samples", 1, "synthetic samples per image", min: 1);
         var temperature = Opt.Double("temperature", 1.0, "scale of the degradation latent's prior sample", min: 0);
         var noiseLevel = Opt.Double("noise-level", -1, "the model's conditioning noise level on the 0..255 scale (default: the model's)", min: -1);
+        var level = Opt.String("level", "L", "SeNM-VAE's degradation level: a value on the 0..255 scale, or sidd (the code's shot/read sampler, per image), pool (the predictor's levels of the training degraded images) or fixed (the model's default)");
         var method = Opt.IntOneOf("method", 3, "LUD-VAE generation method (3: content from q(z|x), degradation from the prior)", 1, 2, 3);
         var seed = CommonOptions.Seed(1);
         var device = CommonOptions.Device("cpu");
         var cmd = new Command("degrade", "synthesize degraded copies of clean images with a trained degradation model")
         {
-            checkpoint, input, output, samples, temperature, noiseLevel, method, seed, device,
+            checkpoint, input, output, samples, temperature, noiseLevel, level, method, seed, device,
         };
+        Opt.AddCheck(cmd, r =>
+        {
+            if (r.GetResult(level) is null) return;
+            string? v = r.GetValue(level);
+            if (v is "sidd" or "pool" or "fixed") return;
+            if (!double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) || !(d >= 0) || !double.IsFinite(d))
+                r.AddError($"--level must be a number >= 0 (0..255 scale) or sidd, pool, fixed; got '{v}'");
+            else if (r.GetResult(noiseLevel) is not null)
+                r.AddError("--level and --noise-level both set the level; give one");
+        });
         cmd.SetAction(pr =>
         {
             var dev = pr.GetValue(device);
@@ -94,6 +110,11 @@ internal static class DegradeCommand
             int k = pr.GetValue(samples);
             ulong s = pr.GetValue(seed);
             double nl = pr.GetValue(noiseLevel);
+            string? lv = pr.GetValue(level);
+            string? sampler = lv is "sidd" or "pool" or "fixed" ? lv : null;
+            if (lv is not null && sampler is null) nl = double.Parse(lv, System.Globalization.CultureInfo.InvariantCulture);
+            if (sampler is not null && model is not Models.SeNmVae.SeNmVae)
+                throw new ArgumentException($"--level {sampler}: only senmvae has a level sampler ({model.Kind} takes a number)");
             var files = ImageFolder.List(inDir);
             int done = 0, skipped = 0;
             con.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(ctx =>
@@ -110,7 +131,7 @@ internal static class DegradeCommand
                     {
                         var o = new DegradeOptions
                         {
-                            Temperature = pr.GetValue(temperature), Method = pr.GetValue(method), NoiseLevel = nl >= 0 ? nl / 255.0 : null,
+                            Temperature = pr.GetValue(temperature), Method = pr.GetValue(method), NoiseLevel = nl >= 0 ? nl / 255.0 : null, LevelSampler = sampler,
                             Seed = key, Offset = (ulong)i << 40,
                         };
                         var y = VaeSynthesis.Degrade(model, img, dev, o);

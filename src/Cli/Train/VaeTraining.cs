@@ -12,6 +12,7 @@ using Engine.Imaging.Data;
 using Engine.Models.Checkpoint;
 using Engine.Models.Degradation;
 using Engine.Models.Nn;
+using Engine.Models.SeNmVae;
 using Engine.Models.Training;
 using Spectre.Console;
 
@@ -59,7 +60,7 @@ internal sealed class VaeTask : ITrainTask, IDisposable
         _previewDegraded = Enumerable.Range(0, Math.Min(3, degraded.Count)).Select(i => CenterCrop(degraded.ImageAt(i), size)).ToArray();
     }
 
-    private static Image CenterCrop(Image img, int size)
+    internal static Image CenterCrop(Image img, int size)
     {
         int w = Math.Min(size, img.Width), h = Math.Min(size, img.Height);
         return ImageGrid.Crop(img, (img.Width - w) / 2, (img.Height - h) / 2, w, h);
@@ -75,15 +76,17 @@ internal sealed class VaeTask : ITrainTask, IDisposable
     }
 
     /// <summary>Sample grid: clean crops, two synthetic samples each, and real degraded crops for comparison.</summary>
-    public void Report(string runDir, long step)
+    public void Report(string runDir, long step) => WriteSamples(_model, _previewClean, _previewDegraded, runDir, step, _seed, _device);
+
+    internal static void WriteSamples(IDegradationVae model, Image[] previewClean, Image[] previewDegraded, string runDir, long step, ulong seed, Device device)
     {
         var rows = new List<IReadOnlyList<Image?>>();
-        for (int i = 0; i < _previewClean.Length; i++)
+        for (int i = 0; i < previewClean.Length; i++)
         {
-            var c = _previewClean[i];
-            var s1 = VaeSynthesis.Degrade(_model, c, _device, new DegradeOptions { Seed = _seed + 99, Offset = (ulong)i * 2 });
-            var s2 = VaeSynthesis.Degrade(_model, c, _device, new DegradeOptions { Seed = _seed + 99, Offset = (ulong)i * 2 + 1 });
-            rows.Add([c, s1, s2, i < _previewDegraded.Length ? _previewDegraded[i] : null]);
+            var c = previewClean[i];
+            var s1 = VaeSynthesis.Degrade(model, c, device, new DegradeOptions { Seed = seed + 99, Offset = (ulong)i * 2 });
+            var s2 = VaeSynthesis.Degrade(model, c, device, new DegradeOptions { Seed = seed + 99, Offset = (ulong)i * 2 + 1 });
+            rows.Add([c, s1, s2, i < previewDegraded.Length ? previewDegraded[i] : null]);
         }
         Directory.CreateDirectory(Path.Combine(runDir, "samples"));
         ImageGrid.SavePng(Path.Combine(runDir, "samples", $"step-{step:D6}.png"), rows,
@@ -93,23 +96,96 @@ internal sealed class VaeTask : ITrainTask, IDisposable
     public void Dispose() => _prefetch?.Dispose();
 }
 
+/// <summary>The training data of a degradation model: unpaired folders and, for semi-paired models, pairs.</summary>
+internal sealed record VaeData(string? Clean, string? Degraded, string? PairedClean = null, string? PairedDegraded = null);
+
+/// <summary>SeNM-VAE's batches: each slot paired, clean-only or degraded-only with probability 1/3
+/// (over the sets given), as the code's WeightedRandomSampler draws them.</summary>
+internal sealed class SemiPairedTask : ITrainTask, IDisposable
+{
+    private readonly ISemiPairedVae _model;
+    private readonly SemiPairedSampler _sampler;
+    private Prefetcher<SemiPairedBatch>? _prefetch;
+    private readonly ulong _seed;
+    private readonly Device _device;
+    private readonly Image[] _previewClean, _previewDegraded;
+
+    public Module Model => _model.Module;
+
+    public SemiPairedTask(ISemiPairedVae model, PairedDataset? pairs, ImageDataset? clean, ImageDataset? degraded, VaeTrainSpec spec, ulong seed, Device device)
+    {
+        _model = model; _seed = seed; _device = device;
+        _sampler = new SemiPairedSampler(pairs, clean, degraded, new SamplerOptions { BatchSize = spec.Batch, CropSize = spec.Crop, Seed = seed, SmallImages = SmallImagePolicy.Pad });
+        int size = Math.Max(spec.Crop, 64);
+        var cleanImages = clean is not null ? Enumerable.Range(0, Math.Min(3, clean.Count)).Select(clean.ImageAt)
+                                            : Enumerable.Range(0, Math.Min(3, pairs!.Count)).Select(i => pairs.Get(i).Clean.Image);
+        var degradedImages = degraded is not null ? Enumerable.Range(0, Math.Min(3, degraded.Count)).Select(degraded.ImageAt)
+                                                  : Enumerable.Range(0, Math.Min(3, pairs!.Count)).Select(i => pairs.Get(i).Degraded.Image);
+        _previewClean = cleanImages.Select(i => VaeTask.CenterCrop(i, size)).ToArray();
+        _previewDegraded = degradedImages.Select(i => VaeTask.CenterCrop(i, size)).ToArray();
+    }
+
+    public StepOutput Loss(long step)
+    {
+        _prefetch ??= new Prefetcher<SemiPairedBatch>(_sampler, start: step, depth: 4, workers: Math.Max(1, Environment.ProcessorCount / 2));
+        if (_prefetch.NextIndex != step) throw new InvalidOperationException($"train: batch {_prefetch.NextIndex} is next but the trainer asked for {step}");
+        var b = _prefetch.Next();
+        var loss = _model.Loss(b.CleanTensor(_device), b.DegradedTensor(_device), b.Kinds.Select(k => (int)k).ToArray(), step, _seed);
+        return new StepOutput(loss.Total, loss.Terms);
+    }
+
+    public void Report(string runDir, long step) => VaeTask.WriteSamples(_model, _previewClean, _previewDegraded, runDir, step, _seed, _device);
+
+    public void Dispose() => _prefetch?.Dispose();
+}
+
 internal static class VaeRun
 {
     public const string ModelFile = "model.json";
 
-    /// <summary>Trains (or resumes) a model in runDir; model.json records its kind and config.</summary>
+    /// <summary>Trains (or resumes) a model on unpaired folders in runDir; model.json records its kind and config.</summary>
     public static TrainingSummary Train(IDegradationVae model, VaeTrainSpec spec, string cleanDir, string degradedDir, string runDir,
+                                        ulong seed, Device device, IAnsiConsole con, CancellationToken cancel, JsonObject? settings = null)
+        => Train(model, spec, new VaeData(cleanDir, degradedDir), runDir, seed, device, con, cancel, settings);
+
+    /// <summary>Trains (or resumes) a model in runDir. Unpaired models need Clean and Degraded; a
+    /// semi-paired model (SeNM-VAE) takes the pairs plus either unpaired folder. After training a
+    /// semi-paired model, its level predictor's estimates on the training degraded images become
+    /// the level pool synthesis can draw from (model.json is rewritten with it).</summary>
+    public static TrainingSummary Train(IDegradationVae model, VaeTrainSpec spec, VaeData data, string runDir,
                                         ulong seed, Device device, IAnsiConsole con, CancellationToken cancel, JsonObject? settings = null)
     {
         Directory.CreateDirectory(runDir);
-        var clean = new ImageDataset(cleanDir, new ImageDatasetOptions { Cache = true, SkipUnreadable = true, Warn = s => con.MarkupLine($"[yellow]skipped[/] {Markup.Escape(s.Path)}: {Markup.Escape(s.Reason)}") });
-        var degraded = new ImageDataset(degradedDir, new ImageDatasetOptions { Cache = true, SkipUnreadable = true, Warn = s => con.MarkupLine($"[yellow]skipped[/] {Markup.Escape(s.Path)}: {Markup.Escape(s.Reason)}") });
-        if (clean.Count == 0) throw new ArgumentException($"--clean '{cleanDir}' has no readable images");
-        if (degraded.Count == 0) throw new ArgumentException($"--noisy '{degradedDir}' has no readable images");
-        File.WriteAllText(Path.Combine(runDir, ModelFile), new JsonObject { ["kind"] = model.Kind, ["config"] = model.Config.DeepClone() }
-            .ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        using var task = new VaeTask(model, clean, degraded, spec, seed, device);
-        using var opt = new Adam(model.Module.NamedParameters(), spec.Lr);
+        ImageDataset? Folder(string? dir, string flag)
+        {
+            if (dir is null) return null;
+            var d = new ImageDataset(dir, new ImageDatasetOptions { Cache = true, SkipUnreadable = true, Warn = s => con.MarkupLine($"[yellow]skipped[/] {Markup.Escape(s.Path)}: {Markup.Escape(s.Reason)}") });
+            if (d.Count == 0) throw new ArgumentException($"{flag} '{dir}' has no readable images");
+            return d;
+        }
+        var clean = Folder(data.Clean, "--clean");
+        var degraded = Folder(data.Degraded, "--noisy");
+        PairedDataset? pairs = null;
+        if (data.PairedClean is not null || data.PairedDegraded is not null)
+        {
+            if (data.PairedClean is null || data.PairedDegraded is null)
+                throw new ArgumentException("--paired-clean and --paired-noisy go together");
+            if (model is not ISemiPairedVae)
+                throw new ArgumentException($"{model.Kind} learns from unpaired folders only; paired folders are for senmvae");
+            pairs = new PairedDataset(data.PairedClean, data.PairedDegraded, 1, new ImageDatasetOptions { Cache = true });
+            if (pairs.Count == 0) throw new ArgumentException($"--paired-clean '{data.PairedClean}' has no pairs");
+        }
+        if (model is not ISemiPairedVae && (clean is null || degraded is null))
+            throw new ArgumentException($"{model.Kind} needs both --clean and --noisy");
+        if (model is ISemiPairedVae && pairs is null && (clean is null || degraded is null))
+            throw new ArgumentException($"{model.Kind} needs --paired-clean/--paired-noisy, or both --clean and --noisy");
+        WriteModelJson(runDir, model);
+        ITrainTask task = model is ISemiPairedVae semi
+            ? new SemiPairedTask(semi, pairs, clean, degraded, spec, seed, device)
+            : new VaeTask(model, clean!, degraded!, spec, seed, device);
+        using var disposeTask = (IDisposable)task;
+        var trainable = model is ISemiPairedVae sp ? sp.TrainableParameters() : model.Module.NamedParameters();
+        using var opt = new Adam(trainable, spec.Lr);
         var trainer = new Trainer(task, opt, new TrainerOptions
         {
             Steps = spec.Steps, CheckpointEvery = spec.CheckpointEvery, SkipGradNorm = spec.SkipGradNorm, ClipGradNorm = spec.ClipGradNorm,
@@ -120,11 +196,49 @@ internal static class VaeRun
         var config = settings ?? new JsonObject();
         config["model"] = new JsonObject { ["kind"] = model.Kind, ["config"] = model.Config.DeepClone() };
         config["training"] = spec.ToJson();
-        config["clean"] = cleanDir; config["degraded"] = degradedDir; config["seed"] = seed; config["device"] = device.ToString();
+        config["clean"] = data.Clean; config["degraded"] = data.Degraded;
+        config["paired_clean"] = data.PairedClean; config["paired_degraded"] = data.PairedDegraded;
+        config["seed"] = seed; config["device"] = device.ToString();
         trainer.WriteConfig(config);
         var display = new TrainingDisplay(con, model.Kind);
         trainer.Observe(display).Observe(new LossPlots(runDir));
-        return display.Show(() => trainer.Run(cancel));
+        var summary = display.Show(() => trainer.Run(cancel));
+        if (model is SeNmVae senm && summary.LastStep > summary.FirstStep)
+        {
+            var pool = LevelPool(senm, degraded, pairs, device);
+            if (pool.Length > 0)
+            {
+                senm.SetLevelSampler(senm.Settings.LevelSampler, pool);
+                WriteModelJson(runDir, model);
+                con.MarkupLine($"level pool: {pool.Length} predicted levels of the training degraded images, {pool.Min() * 255:F1}..{pool.Max() * 255:F1} /255 (median {pool.Order().ElementAt(pool.Length / 2) * 255:F1}); `engine degrade --level pool` draws from them");
+            }
+        }
+        return summary;
+    }
+
+    private static void WriteModelJson(string runDir, IDegradationVae model)
+        => File.WriteAllText(Path.Combine(runDir, ModelFile), new JsonObject { ["kind"] = model.Kind, ["config"] = model.Config.DeepClone() }
+            .ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    /// <summary>The level predictor on every training degraded image (a center crop of up to 256 px,
+    /// cropped to the model's size multiple), in the 0..1 scale.</summary>
+    private static double[] LevelPool(SeNmVae model, ImageDataset? degraded, PairedDataset? pairs, Device device)
+    {
+        var images = new List<Image>();
+        if (degraded is not null) for (int i = 0; i < degraded.Count; i++) images.Add(degraded.ImageAt(i));
+        if (pairs is not null) for (int i = 0; i < pairs.Count; i++) images.Add(pairs.Get(i).Degraded.Image);
+        model.Module.Eval();
+        var levels = new List<double>();
+        int m = model.Settings.SizeMultiple;
+        foreach (var img in images)
+        {
+            int w = Math.Min(256, img.Width) / m * m, h = Math.Min(256, img.Height) / m * m;
+            if (w < 16 || h < 16) continue;
+            var crop = ImageGrid.Crop(img, (img.Width - w) / 2, (img.Height - h) / 2, w, h);
+            using var scope = TensorScope.Begin();
+            levels.Add(Math.Max(0, model.PredictLevels(crop.ToTensor(device).Unsqueeze(0))[0]));
+        }
+        return levels.ToArray();
     }
 
     /// <summary>Rebuilds a trained model from its run folder (model.json + checkpoints/model.safetensors).</summary>

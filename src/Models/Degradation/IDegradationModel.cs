@@ -24,6 +24,9 @@ public sealed record DegradeOptions
     public double Temperature { get; init; } = 1.0;
     public int Method { get; init; } = 3;
     public double? NoiseLevel { get; init; }
+    /// <summary>For models with a level sampler (SeNM-VAE): which one picks the level when NoiseLevel
+    /// is null ("sidd", "pool", "fixed"); null: the model's configured sampler.</summary>
+    public string? LevelSampler { get; init; }
     public ulong Seed { get; init; }
     public ulong Offset { get; init; }
 }
@@ -47,4 +50,16 @@ public interface IDegradationVae : IDisposable
     /// <summary>Synthetic degraded versions of clean images (N, 3, H, W) in [0, 1], same size,
     /// evaluated without gradients; values are not clamped (writing quantizes).</summary>
     Tensor Degrade(Tensor clean, DegradeOptions options);
+}
+
+/// <summary>A model that also learns from pairs (SeNM-VAE): batches mix paired slots (label -1:
+/// clean and degraded of one scene), source slots (0: a clean image in both tensors) and target
+/// slots (1: a degraded image in both tensors). The unpaired Loss is this with labels 0/1 and one
+/// image tensor in both slots.</summary>
+public interface ISemiPairedVae : IDegradationVae
+{
+    ModelLoss Loss(Tensor clean, Tensor degraded, int[] labels, long step, ulong seed);
+
+    /// <summary>The parameters the main optimizer trains (a GAN's discriminator trains separately).</summary>
+    IEnumerable<(string Name, Var Param)> TrainableParameters();
 }

@@ -116,7 +116,7 @@ public sealed class LudVaeTpami : IDegradationVae
             throw new ShapeMismatchException("LudVaeTpami.Loss", $"{isDegraded.Length} domain labels for {images.Shape[0]} images");
         if (step < 0 || step >= (long)(ulong.MaxValue / StepStride))
             throw new InvalidArgumentException("LudVaeTpami.Loss", $"step must be in [0, 2^32), got {step}");
-        var counter = new Counter(seed, (ulong)step * StepStride, StepStride);
+        var counter = new DrawCounter("LudVaeTpami", seed, (ulong)step * StepStride, StepStride);
         int n = images.Shape[0];
         var sig = new double[n];
         for (int i = 0; i < n; i++) sig[i] = isDegraded[i] ? Settings.SigmaNoisy : Settings.SigmaClean;
@@ -134,7 +134,7 @@ public sealed class LudVaeTpami : IDegradationVae
     /// <summary>The training forward given h(I) explicitly. eps: the standard-normal draws of the
     /// level 3, 2, 1 posterior samples (each (N, F, H, W)); null: drawn from the counter.</summary>
     internal LudVaeForward Forward(Tensor images, Tensor conditioning, bool[] isDegraded, long step,
-                                   IReadOnlyList<Tensor>? eps, Counter? counter)
+                                   IReadOnlyList<Tensor>? eps, DrawCounter? counter)
     {
         CheckImages("LudVaeTpami.Forward", images);
         if (!conditioning.Shape.SequenceEqual(images.Shape))
@@ -205,7 +205,7 @@ public sealed class LudVaeTpami : IDegradationVae
         }
         using var noGrad = GradMode.NoGrad();
         using var scope = TensorScope.Begin();
-        var counter = new Counter(options.Seed, options.Offset, ulong.MaxValue - options.Offset);
+        var counter = new DrawCounter("LudVaeTpami", options.Seed, options.Offset, ulong.MaxValue - options.Offset);
         var h = InjectNoise(clean, Enumerable.Repeat(sigma, n).ToArray(), counter);
         var y = Translate(h, scale, null, counter);
         return scope.Keep(y.Data);
@@ -214,7 +214,7 @@ public sealed class LudVaeTpami : IDegradationVae
     /// <summary>The code's translate with its per-sample scale s = (1 - label) * tau given directly:
     /// content from h, then the decoder with z3 = s eps, z2 = s sample(p2), z1 = s sample(p1). eps:
     /// the level 3, 2, 1 standard-normal draws; null: from the counter. The unused noise encoder is skipped.</summary>
-    internal Var Translate(Tensor conditioning, double scale, IReadOnlyList<Tensor>? eps, Counter? counter)
+    internal Var Translate(Tensor conditioning, double scale, IReadOnlyList<Tensor>? eps, DrawCounter? counter)
     {
         var net = Net;
         var (a1, a2, a3) = net.EncodeContent(conditioning);
@@ -232,7 +232,7 @@ public sealed class LudVaeTpami : IDegradationVae
         return net.OutConv.Forward(net.Dec1.Forward(d));
     }
 
-    private static Var PriorSample(LudGauBlock p, Var d, double scale, Tensor? eps, Counter? counter)
+    private static Var PriorSample(LudGauBlock p, Var d, double scale, Tensor? eps, DrawCounter? counter)
     {
         if (scale == 0) return Tensor.ZerosLike(d.Data); // the code multiplies the sample by 0
         var (mu, ls) = p.Forward(d);
@@ -240,7 +240,7 @@ public sealed class LudVaeTpami : IDegradationVae
     }
 
     /// <summary>mu + exp(ls) eps (times scale in Sample mode); explicit eps uses primitive ops.</summary>
-    private static Var Sample(Var mu, Var ls, Tensor? eps, Counter? counter, double scale = 1, TemperatureMode mode = TemperatureMode.Noise)
+    private static Var Sample(Var mu, Var ls, Tensor? eps, DrawCounter? counter, double scale = 1, TemperatureMode mode = TemperatureMode.Noise)
     {
         if (eps != null)
         {
@@ -254,7 +254,7 @@ public sealed class LudVaeTpami : IDegradationVae
     }
 
     /// <summary>h(I) = I + sigma_n eps, eps ~ N(0, I) from the counter (sigma 0: I itself, no draw taken).</summary>
-    private static Tensor InjectNoise(Tensor images, double[] sigma, Counter counter)
+    private static Tensor InjectNoise(Tensor images, double[] sigma, DrawCounter counter)
     {
         ulong off = counter.Take(images.Shape, images.DType);
         if (sigma.All(s => s == 0)) return images;
@@ -289,22 +289,4 @@ public sealed class LudVaeTpami : IDegradationVae
     private static Var? KlSum(Var kl, Var labels, int noisy) => noisy == 0 ? null : F.Sum(kl * labels);
 
     public void Dispose() => Net.Dispose();
-
-    /// <summary>Hands out consecutive Philox counter ranges from a start, within a budget.</summary>
-    internal sealed class Counter(ulong seed, ulong start, ulong budget)
-    {
-        private ulong _used;
-        public ulong Seed { get; } = seed;
-
-        public ulong Take(int[] shape, DType dtype)
-        {
-            long n = shape.Aggregate(1L, (a, b) => a * b);
-            ulong blocks = Philox.BlocksUsed(n, dtype.Size());
-            if (blocks > budget - _used)
-                throw new InvalidArgumentException("LudVaeTpami", $"the draws of one step need more than {budget} Philox blocks; use smaller batches or crops");
-            ulong o = start + _used;
-            _used += blocks;
-            return o;
-        }
-    }
 }

@@ -24,6 +24,9 @@ public enum InitKind
     /// <summary>torch.nn.init.orthogonal_ with gain Scale: the weight viewed as (shape[0], rest) has
     /// orthonormal rows (or columns, when taller than wide) times the gain; bias zero. DnCNN's init.</summary>
     Orthogonal,
+    /// <summary>Weights zero, bias PyTorch's default U(+-1/sqrt(fan_in)): a default layer whose weight
+    /// was then zeroed (VDVAE-style heads and projections, e.g. SeNM-VAE's).</summary>
+    ZeroWeight,
 }
 
 /// <summary>How a layer's weights start. Scale multiplies the weights (ESRGAN uses 0.1);
@@ -32,6 +35,7 @@ public sealed record InitSpec(InitKind Kind = InitKind.PyTorchDefault, double Sc
 {
     public static readonly InitSpec Default = new();
     public static readonly InitSpec Zeros = new(InitKind.Zeros);
+    public static readonly InitSpec ZeroWeight = new(InitKind.ZeroWeight);
     public static InitSpec Esrgan(double scale = 0.1) => new(InitKind.Esrgan, scale);
     public static InitSpec Kaiming(double negativeSlope = 0, double scale = 1) => new(InitKind.KaimingNormal, scale, negativeSlope);
     public static InitSpec Orthogonal(double gain = 1) => new(InitKind.Orthogonal, gain);
@@ -144,14 +148,14 @@ public sealed class ParamInit(ulong seed, DType dtype = DType.F32, Device? devic
             InitKind.KaimingUniform => Uniform(shape, spec.Scale * KaimingGain(spec.NegativeSlope) * Math.Sqrt(3.0 / fanIn)),
             InitKind.XavierUniform => Uniform(shape, spec.Scale * Math.Sqrt(6.0 / (fanIn + fanOut))),
             InitKind.XavierNormal => Normal(shape, spec.Scale * Math.Sqrt(2.0 / (fanIn + fanOut))),
-            InitKind.Zeros => Zeros(shape),
+            InitKind.Zeros or InitKind.ZeroWeight => Zeros(shape),
             InitKind.Esrgan => Normal(shape, spec.Scale * KaimingGain(0) / Math.Sqrt(fanIn)),
             InitKind.Orthogonal => Orthogonal(shape, spec.Scale),
             _ => throw new InvalidArgumentException("ParamInit.Weight", $"unknown init kind {spec.Kind}"),
         };
     }
 
-    /// <summary>A bias: PyTorch's default is U(+-1/sqrt(fan_in)); every other kind starts at zero.</summary>
+    /// <summary>A bias: PyTorch's default is U(+-1/sqrt(fan_in)) (also kept by ZeroWeight); every other kind starts at zero.</summary>
     public Tensor Bias(int n, long fanIn, InitSpec spec)
-        => spec.Kind == InitKind.PyTorchDefault ? Uniform([n], 1.0 / Math.Sqrt(fanIn)) : Zeros([n]);
+        => spec.Kind is InitKind.PyTorchDefault or InitKind.ZeroWeight ? Uniform([n], 1.0 / Math.Sqrt(fanIn)) : Zeros([n]);
 }

@@ -183,3 +183,17 @@ public sealed class Sequential : Layer
 /// <summary>A state dict that does not fit the module: missing or unexpected names, shape mismatches.</summary>
 public sealed class StateDictException(string module, string detail)
     : EngineException($"load_state_dict({module}): {detail}");
+
+/// <summary>Children named 0, 1, 2, ... (PyTorch's nn.ModuleList): the per-layer lists of a hierarchical model.</summary>
+public sealed class ModuleList<T> : Module where T : Module
+{
+    private readonly List<T> _items = [];
+
+    public ModuleList(IEnumerable<T> items)
+    {
+        foreach (var m in items) _items.Add(Child(_items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
+    }
+
+    public int Count => _items.Count;
+    public T this[int i] => _items[i];
+}
