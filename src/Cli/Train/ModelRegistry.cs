@@ -33,7 +33,7 @@ internal static partial class ModelRegistry
         ("senmvae", "tiny") => new VaeTrainSpec { Steps = 60, Batch = 4, Crop = 32, Lr = 5e-4, SkipGradNorm = 150, CheckpointEvery = 30 },
         (_, "tiny") => new VaeTrainSpec { Steps = 60, Batch = 4, Crop = 32, Lr = 5e-4, CheckpointEvery = 30 },
         ("ludvae", "small") => new VaeTrainSpec { Steps = 1200, Batch = 8, Crop = 64, Lr = 2e-4, CheckpointEvery = 300 },
-        ("senmvae", "small") => new VaeTrainSpec { Steps = 1200, Batch = 8, Crop = 48, Lr = 5e-4, SkipGradNorm = 150, CheckpointEvery = 300 },
+        ("senmvae", "small") => new VaeTrainSpec { Steps = 1200, Batch = 8, Crop = 32, Lr = 1e-3, SkipGradNorm = 150, CheckpointEvery = 300 },
         (_, "small") => new VaeTrainSpec { Steps = 1200, Batch = 8, Crop = 48, Lr = 2e-4, CheckpointEvery = 300 },
         ("ludvae-tpami", "paper") => new VaeTrainSpec { Steps = 200_000, Batch = 16, Crop = 64, Lr = 1e-4, Milestones = [100_000], CheckpointEvery = 50_000 },
         ("ludvae", "paper") => new VaeTrainSpec { Steps = 200_000, Batch = 16, Crop = 160, Lr = 1e-4, CheckpointEvery = 50_000 },
