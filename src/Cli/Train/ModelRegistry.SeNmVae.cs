@@ -1,7 +1,7 @@
 // SeNM-VAE presets. paper = the official SIDD configuration (nls [2, 4], nf 64, z_n 16, batch 8 of
 // 64 px crops, Adam 1e-4 halved at 150k/225k/270k/285k of 300k steps, update skipped when the
 // gradient norm reaches 150, the relativistic PatchGAN at 0.1; LPIPS is left out, see
-// docs/SENMVAE.md). The CPU presets shrink the widths and the hierarchy and ramp the z_n KL in over
+// README.md (section senmvae)). The CPU presets shrink the widths and the hierarchy and ramp the z_n KL in over
 // the first fifth of the run (the code ramps over 10k of 300k steps) to 1e-3 instead of 1e-2: in a
 // few hundred steps at 1e-2 the degradation latent collapses to its prior (measured in the tests).
 using System.Text.Json.Nodes;

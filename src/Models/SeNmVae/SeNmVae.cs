@@ -11,7 +11,7 @@
 //   - the loss as coded (§2.8): MSE(x^, x) over slots with a clean image + MSE(y^, y) over slots
 //     with a degraded one + w_n KLN + w_n 1e-7 KLZ (KLZ counted in both passes) + L1 of the level
 //     predictor on pairs, w_n = min(t / 1e4, 1) 1e-2; optionally the relativistic PatchGAN term.
-// Deviations, each documented in docs/SENMVAE.md: (1) the code drops the whole reconstruction term
+// Deviations, each documented in README.md (section senmvae): (1) the code drops the whole reconstruction term
 // when either half has an empty selection (a batch with no clean or no degraded slot); we keep the
 // half that exists, so Loss_s or Loss_t alone trains; (2) the LPIPS term is left out (it needs
 // pretrained AlexNet weights; PerceptualLoss can be plugged in); (3) the discriminator's Adam

@@ -2,7 +2,7 @@
 // RDB + zero-weight 1x1 branches for the mean and the log standard deviation), the pixel-unshuffle
 // down and pixel-shuffle up layers, the degradation-level predictor and the PatchGAN discriminator.
 // The official checkpoints are not available here, so state-dict names are ours (documented in
-// docs/SENMVAE.md), not verified against released weights.
+// README.md (section senmvae)), not verified against released weights.
 using Engine.Autograd;
 using Engine.Models.Nn;
 

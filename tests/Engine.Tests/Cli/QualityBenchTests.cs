@@ -47,4 +47,24 @@ public sealed class QualityBenchTests
         var grid = ImageIO.Read(dir.File("grids/oracle.png"));
         Assert.True(grid.Width > 4 * 96);
     }
+
+    [Fact]
+    public void Senmvae_row_trains_on_the_paired_patches_and_the_unpaired_domains()
+    {
+        using var dir = new TempDir();
+        var log = new StringWriter();
+        var con = CliRunner.Console(log);
+        int rc = QualityBench.Run(new QualityOptions { Preset = "tiny", Degradation = "camera", Out = dir.Path, Seed = 1, Models = ["senmvae"], Pairs = 3, RestorerSteps = 20 },
+                                  con, TestContext.Current.CancellationToken);
+        Assert.True(rc == 0, log.ToString());
+        var row = JsonNode.Parse(File.ReadAllText(dir.File("report.json")))!["rows"]!.AsArray().Single()!;
+        Assert.Equal("senmvae", (string)row["model"]!);
+        Assert.True(double.IsFinite((double)row["psnr"]!));
+        Assert.Equal(3, (int)row["details"]!["pairs"]!["patches"]!);
+        Assert.StartsWith("pool", (string)row["details"]!["level_sampler"]!);
+        Assert.Equal(3, Directory.GetFiles(dir.File("models/senmvae/pairs/clean"), "*.png").Length);
+        Assert.Equal(3, Directory.GetFiles(dir.File("models/senmvae/pairs/degraded"), "*.png").Length);
+        var settings = JsonNode.Parse(File.ReadAllText(dir.File("models/senmvae/train/config.json")))!;
+        Assert.EndsWith("pairs/clean", ((string)settings["paired_clean"]!).Replace('\\', '/'));
+    }
 }

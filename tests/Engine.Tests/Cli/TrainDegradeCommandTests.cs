@@ -26,7 +26,9 @@ public sealed class TrainDegradeCommandTests
         string noisy = dir.File("noisy"), run = dir.File("run"), out1 = dir.File("out1"), out2 = dir.File("out2"), out3 = dir.File("out3");
         SynthFolder.Run(SampleData.Path, noisy, Degradations.Create("correlated"), 5);
 
-        var (code, log) = Run("train", kind, "--clean", SampleData.Path, "--noisy", noisy, "--preset", "tiny", "--steps", "6", "--out", run);
+        // SeNM-VAE also takes pairs: the bundled photos and their degraded copies (same file names).
+        string[] pairs = kind == "senmvae" ? ["--paired-clean", SampleData.Path, "--paired-noisy", noisy] : [];
+        var (code, log) = Run(["train", kind, "--clean", SampleData.Path, "--noisy", noisy, .. pairs, "--preset", "tiny", "--steps", "6", "--out", run]);
         Assert.True(code == 0, log);
         foreach (var f in new[] { "model.json", "settings.json", "config.json", "metrics.csv", "summary.json", "checkpoints/model.safetensors", "checkpoints/state.json", "plots/loss.png" })
             Assert.True(File.Exists(Path.Combine(run, f)), $"missing {f}\n{log}");
@@ -34,7 +36,7 @@ public sealed class TrainDegradeCommandTests
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(run, "samples"), "*.png"));
         Assert.Equal(7, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);
 
-        (code, log) = Run("train", kind, "--clean", SampleData.Path, "--noisy", noisy, "--preset", "tiny", "--steps", "8", "--out", run);
+        (code, log) = Run(["train", kind, "--clean", SampleData.Path, "--noisy", noisy, .. pairs, "--preset", "tiny", "--steps", "8", "--out", run]);
         Assert.True(code == 0, log);
         Assert.Contains("resuming", log);
         Assert.Equal(9, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);
@@ -53,6 +55,29 @@ public sealed class TrainDegradeCommandTests
         Assert.Equal(File.ReadAllBytes(files[0]), File.ReadAllBytes(ImageFolder.List(out2)[0]));
         Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", out3, "--seed", "4");
         Assert.NotEqual(a.Data, ImageIO.Read(ImageFolder.List(out3)[0]).Data);
+
+        if (kind != "senmvae")
+        {
+            (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("o4"), "--level", "sidd");
+            Assert.Equal(2, code);
+            Assert.Contains("only senmvae", log);
+            return;
+        }
+        // The level pool was recorded after training; levels on the 0..255 scale and the samplers all work.
+        var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "model.json")))!["config"]!;
+        Assert.Equal(14, cfg["level_pool"]!.AsArray().Count); // 7 degraded images + 7 pairs
+        foreach (var lv in new[] { "pool", "sidd", "fixed", "5", "60" })
+        {
+            (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("lv" + lv), "--level", lv, "--seed", "3");
+            Assert.True(code == 0, log);
+        }
+        Assert.NotEqual(File.ReadAllBytes(ImageFolder.List(dir.File("lv5"))[0]), File.ReadAllBytes(ImageFolder.List(dir.File("lv60"))[0]));
+        (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("bad"), "--level", "loud");
+        Assert.Equal(2, code);
+        Assert.Contains("--level", log);
+        (code, log) = Run("train", kind, "--clean", SampleData.Path, "--noisy", noisy, "--out", dir.File("nopairs"));
+        Assert.Equal(2, code);
+        Assert.Contains("--paired-clean", log);
     }
 
     [Fact]
