@@ -199,18 +199,38 @@ public sealed class SeNmVae : ISemiPairedVae
     internal sealed record Terms(Var Total, Var XHat, Var YHat, Var? RecX, Var? RecY, Var? Kln, Var? Klz, Var? LevelL1,
                                  Var? Gan, Var? Perceptual, Var LevelPred, double KlWeight);
 
-    internal Terms Forward(Tensor clean, Tensor degraded, int[] labels, long step, ulong seed)
+    /// <summary>The training forward. eps (tests: PyTorch goldens): the standard-normal draws in
+    /// the documented order (decode_H: zH, zL per layer i = L-1..0; decode_L: zH, zL, z_n per layer),
+    /// used instead of Philox; coins: the two passes' mixture picks (1 = the clean encoder's sample)
+    /// for all slots, pass 1 then pass 2, instead of the seeded coins.</summary>
+    internal Terms Forward(Tensor clean, Tensor degraded, int[] labels, long step, ulong seed,
+                           IReadOnlyList<Tensor>? eps = null, double[]? coins = null)
     {
         var G = Net.G;
         var cfg = Settings;
         int n = labels.Length, L = G.Layers;
         var counter = new DrawCounter("SeNmVae", seed, (ulong)step * StepStride, StepStride);
+        int nextEps = 0;
+        Var Draw(Var mu, Var ls)
+        {
+            if (eps is null) return F.GaussianSample(mu, ls, counter.Seed, counter.Take(mu.Shape, mu.DType));
+            var e = eps[nextEps++];
+            if (!e.Shape.SequenceEqual(mu.Shape))
+                throw new ShapeMismatchException("SeNmVae.Forward", $"eps {nextEps - 1} is {Fmt.Shape(e.Shape)}, the latent is {Fmt.Shape(mu.Shape)}");
+            return mu + F.Exp(ls) * new Var(e);
+        }
         var mixRng = new DegradationRng(DegradationRng.ImageSeed(seed, "senmvae-mixture/" + step.ToString(CultureInfo.InvariantCulture)));
         double[] isP = labels.Select(l => l == -1 ? 1.0 : 0).ToArray(), isT = labels.Select(l => l == 1 ? 1.0 : 0).ToArray();
         double[] hasX = labels.Select(l => l <= 0 ? 1.0 : 0).ToArray(), hasY = labels.Select(l => l != 0 ? 1.0 : 0).ToArray();
         // Which content sample each pass keeps: H for label 0, L for label 1, a fair coin per pass for pairs.
         double[] selH1 = labels.Select(l => l == 0 ? 1.0 : l == 1 ? 0 : (mixRng.Uniform() < 0.5 ? 1.0 : 0)).ToArray();
         double[] selH2 = labels.Select(l => l == 0 ? 1.0 : l == 1 ? 0 : (mixRng.Uniform() < 0.5 ? 1.0 : 0)).ToArray();
+        if (coins is not null)
+        {
+            if (coins.Length != 2 * n) throw new ShapeMismatchException("SeNmVae.Forward", $"{coins.Length} coins for 2 passes of {n} slots");
+            selH1 = coins[..n];
+            selH2 = coins[n..];
+        }
         Var x = clean, y = degraded;
 
         // Degradation levels: std(y - x) for pairs (unbiased, over C, H, W), the predictor's for targets, 0 for sources.
@@ -231,7 +251,7 @@ public sealed class SeNmVae : ISemiPairedVae
         var sel1L = Col(selH1.Select(v => 1 - v).ToArray(), clean);
         for (int i = L - 1; i >= 0; i--)
         {
-            d = ContentStep(i, d, aH, aL, sel1, sel1L, counter, ref klzH);
+            d = ContentStep(i, d, aH, aL, sel1, sel1L, Draw, ref klzH);
             d = G.Dec[i].Forward(d);
         }
         var xHat = G.Output(d!);
@@ -243,11 +263,11 @@ public sealed class SeNmVae : ISemiPairedVae
         var sel2L = Col(selH2.Select(v => 1 - v).ToArray(), clean);
         for (int i = L - 1; i >= 0; i--)
         {
-            d = ContentStep(i, d, aH, aL, sel2, sel2L, counter, ref klzL);
+            d = ContentStep(i, d, aH, aL, sel2, sel2L, Draw, ref klzL);
             var s = F.Expand(level, n, 1, d.Shape[2], d.Shape[3]);
             var (muQ, lsQ) = G.Gzq[i].Forward(F.Concat([d + aN[i], s], 1));
             var (muP, lsP) = G.Gzp[i].Forward(F.Concat([d, s], 1));
-            var zn = F.GaussianSample(muQ, lsQ, counter.Seed, counter.Take(muQ.Shape, muQ.DType));
+            var zn = Draw(muQ, lsQ);
             var k = F.Mean(F.KlNormal(muQ, lsQ, muP, lsP), [1, 2, 3]); // (N)
             kln = kln is null ? k : kln + k;
             d = d + G.ProjZn[i].Forward(zn);
@@ -299,13 +319,13 @@ public sealed class SeNmVae : ISemiPairedVae
 
     /// <summary>One content layer: both posteriors, both samples, the per-sample pick, klz_i =
     /// mean KL(q(z|y) || q(z|x)); returns d + proj_z(z).</summary>
-    private Var ContentStep(int i, Var? d, Var[] aH, Var[] aL, Var selH, Var selL, DrawCounter counter, ref Var? klz)
+    private Var ContentStep(int i, Var? d, Var[] aH, Var[] aL, Var selH, Var selL, Func<Var, Var, Var> draw, ref Var? klz)
     {
         var G = Net.G;
         var (muH, lsH) = G.GzH[i].Forward(d is null ? aH[i] : d + aH[i]);
         var (muL, lsL) = G.GzL[i].Forward(d is null ? aL[i] : d + aL[i]);
-        var zH = F.GaussianSample(muH, lsH, counter.Seed, counter.Take(muH.Shape, muH.DType));
-        var zL = F.GaussianSample(muL, lsL, counter.Seed, counter.Take(muL.Shape, muL.DType));
+        var zH = draw(muH, lsH);
+        var zL = draw(muL, lsL);
         var z = zH * selH + zL * selL;
         var k = F.Mean(F.KlNormal(muL, lsL, muH, lsH), [1, 2, 3]);
         klz = klz is null ? k : klz + k;
@@ -407,8 +427,15 @@ public sealed class SeNmVae : ISemiPairedVae
     }
 
     /// <summary>translate(x, level, tau): z^i sampled from q(z|x), z_n^i = tau (mu_p + sigma_p eps).</summary>
-    internal Var Translate(Tensor clean, double level, double temperature, DrawCounter counter)
+    internal Var Translate(Tensor clean, double level, double temperature, DrawCounter? counter, IReadOnlyList<Tensor>? eps = null)
     {
+        int nextEps = 0;
+        Var Draw(Var mu, Var ls, double t, TemperatureMode mode)
+        {
+            if (eps is null) return F.GaussianSample(mu, ls, counter!.Seed, counter.Take(mu.Shape, mu.DType), t, mode);
+            var z = mu + F.Exp(ls) * new Var(eps[nextEps++]);
+            return t == 1 ? z : z * t;
+        }
         var G = Net.G;
         int n = clean.Shape[0];
         var aH = G.Encode(G.StemH, G.EncH, clean);
@@ -417,11 +444,11 @@ public sealed class SeNmVae : ISemiPairedVae
         for (int i = G.Layers - 1; i >= 0; i--)
         {
             var (mu, ls) = G.GzH[i].Forward(d is null ? aH[i] : d + aH[i]);
-            var z = F.GaussianSample(mu, ls, counter.Seed, counter.Take(mu.Shape, mu.DType));
+            var z = Draw(mu, ls, 1, TemperatureMode.Sample);
             d = d is null ? G.ProjZ[i].Forward(z) : d + G.ProjZ[i].Forward(z);
             var s = F.Expand(lv, n, 1, d.Shape[2], d.Shape[3]);
             var (muP, lsP) = G.Gzp[i].Forward(F.Concat([d, s], 1));
-            var zn = F.GaussianSample(muP, lsP, counter.Seed, counter.Take(muP.Shape, muP.DType), temperature, TemperatureMode.Sample);
+            var zn = Draw(muP, lsP, temperature, TemperatureMode.Sample);
             d = G.Dec[i].Forward(d + G.ProjZn[i].Forward(zn));
         }
         return G.Output(d!);
