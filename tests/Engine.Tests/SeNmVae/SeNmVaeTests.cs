@@ -265,6 +265,36 @@ public sealed class SeNmVaeTests
     }
 
     [Fact]
+    public void Gan_option_adds_the_generator_term_and_steps_the_discriminator_after_each_generator_step()
+    {
+        using var scope = TensorScope.Begin();
+        using var m = Tiny(41, TinyConfig with { GanWeight = 0.1, DiscriminatorWidth = 4 });
+        using var opt = new Adam(m.TrainableParameters(), 1e-3);
+        var d0 = m.Net.D!.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToDoubleArray());
+        var (x, y, _) = Pairs(4, 32, 7);
+        int[] labels = [-1, 1, 0, 1];
+        var l1 = m.Loss(x, y, labels, 0, 1);
+        Assert.True(double.IsFinite(l1.Terms["gan_g"]));
+        double withoutGan = l1.Terms["rec_x"] + l1.Terms["rec_y"] + l1.Terms["kl_weight"] * (l1.Terms["kl_n"] + 1e-7 * l1.Terms["kl_z"]) + l1.Terms["level_l1"];
+        Assert.Equal(withoutGan + 0.1 * l1.Terms["gan_g"], l1.Terms["loss"], 6);
+        Assert.True(double.IsNaN(m.DiscriminatorLoss)); // no discriminator step before the first generator step
+        l1.Total.Backward();
+        opt.Step();
+        // The discriminator's parameters are not in the generator's optimizer ...
+        Assert.Equal(d0["conv0.weight"], m.Net.D.StateDict()["conv0.weight"].ToDoubleArray());
+        // ... it steps at the start of the next step, on the previous step's (y, y^ detached).
+        m.Loss(x, y, labels, 1, 1);
+        Assert.True(double.IsFinite(m.DiscriminatorLoss));
+        Assert.NotEqual(d0["conv0.weight"], m.Net.D.StateDict()["conv0.weight"].ToDoubleArray());
+        // Evaluation mode never steps it.
+        m.Module.Eval();
+        var d1 = m.Net.D.StateDict()["conv1.weight"].ToDoubleArray();
+        m.Loss(x, y, labels, 2, 1);
+        Assert.Equal(d1, m.Net.D.StateDict()["conv1.weight"].ToDoubleArray());
+        Assert.Throws<ShapeMismatchException>(() => m.Loss(Tensor.Zeros([1, 3, 16, 16]), Tensor.Zeros([1, 3, 16, 16]), [1], 0, 1));
+    }
+
+    [Fact]
     public void Bad_inputs_are_typed_errors()
     {
         using var scope = TensorScope.Begin();
