@@ -122,6 +122,11 @@ internal sealed class LearnedModel(string kind) : IDegradationModel, IDisposable
             ["skipped_steps"] = summary.Skipped, ["peak_memory_bytes"] = summary.PeakMemoryBytes,
         };
         if (pairInfo is not null) _details["pairs"] = pairInfo;
+        if (_model is Models.SeNmVae.SeNmVae)
+        {
+            _matchMean = true;
+            _details["normalize"] = "per-channel mean matching to the clean image (the reference's --normalize, recommended by its README for synthesis)";
+        }
         if (_model is Models.SeNmVae.SeNmVae senm && senm.Settings.LevelPool is { Count: > 0 } pool)
         {
             _levelSampler = "pool";
@@ -131,6 +136,7 @@ internal sealed class LearnedModel(string kind) : IDegradationModel, IDisposable
     }
 
     private string? _levelSampler;
+    private bool _matchMean;
 
     /// <summary>The benchmark's paired set for semi-paired models: ctx.Pairs patches of side size
     /// (or the largest multiple of 8 the photo allows) at seeded positions in the P photos, cycling
@@ -160,7 +166,7 @@ internal sealed class LearnedModel(string kind) : IDegradationModel, IDisposable
 
     public Image Synthesize(Image clean, ulong seed, string key, int sample)
         => Train.VaeSynthesis.Degrade(_model ?? throw new InvalidOperationException($"{kind}: Fit first"), clean, _device,
-            new Models.Degradation.DegradeOptions { Seed = DegradationRng.ImageSeed(seed, key), Offset = (ulong)sample << 40, LevelSampler = _levelSampler });
+            new Models.Degradation.DegradeOptions { Seed = DegradationRng.ImageSeed(seed, key), Offset = (ulong)sample << 40, LevelSampler = _levelSampler, MatchMean = _matchMean });
 
     public JsonObject Describe() => _details;
 

@@ -264,6 +264,23 @@ internal static class VaeSynthesis
 
     public static Image Degrade(IDegradationVae model, Image clean, Device device, DegradeOptions o)
     {
+        if (!o.MatchMean) return Tiled(model, clean, device, o);
+        // Mean matching is per whole image (not per tile), as the reference does it.
+        var y = Tiled(model, clean, device, o with { MatchMean = false });
+        int hw = clean.Width * clean.Height;
+        var d = (float[])y.Data.Clone();
+        for (int c = 0; c < 3; c++)
+        {
+            double sy = 0, sx = 0;
+            for (int i = 0; i < hw; i++) { sy += d[c * hw + i]; sx += clean.Data[c * hw + i]; }
+            float shift = (float)((sx - sy) / hw);
+            for (int i = 0; i < hw; i++) d[c * hw + i] += shift;
+        }
+        return new Image(clean.Width, clean.Height, d);
+    }
+
+    private static Image Tiled(IDegradationVae model, Image clean, Device device, DegradeOptions o)
+    {
         if (clean.Width <= Tile + 2 * Margin && clean.Height <= Tile + 2 * Margin) return Whole(model, clean, device, o);
         var outData = new float[clean.Data.Length];
         int hw = clean.Width * clean.Height, t = 0;

@@ -27,6 +27,10 @@ public sealed record DegradeOptions
     /// <summary>For models with a level sampler (SeNM-VAE): which one picks the level when NoiseLevel
     /// is null ("sidd", "pool", "fixed"); null: the model's configured sampler.</summary>
     public string? LevelSampler { get; init; }
+    /// <summary>Per image and channel, shift the output so its mean equals the clean input's (SeNM-VAE's
+    /// `--normalize`, which its README recommends for dataset synthesis): removes a colour cast of the
+    /// content path and keeps only the zero-mean part of the synthetic degradation.</summary>
+    public bool MatchMean { get; init; }
     public ulong Seed { get; init; }
     public ulong Offset { get; init; }
 }

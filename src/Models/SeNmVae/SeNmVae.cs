@@ -394,7 +394,22 @@ public sealed class SeNmVae : ISemiPairedVae
         var y = options.Method == 3
             ? Translate(clean, options.NoiseLevel ?? DrawLevel(options.Seed, options.Offset, options.LevelSampler), options.Temperature, counter)
             : Denoise(clean, counter);
-        return scope.Keep(y.Data);
+        var outT = y.Data;
+        if (options.MatchMean) outT = MatchMeans(outT, clean);
+        return scope.Keep(outT);
+    }
+
+    /// <summary>y - mean_hw(y) + mean_hw(reference) per image and channel.</summary>
+    public static Tensor MatchMeans(Tensor y, Tensor reference)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentNullException.ThrowIfNull(reference);
+        if (!y.Shape.SequenceEqual(reference.Shape))
+            throw new ShapeMismatchException("SeNmVae.MatchMeans", $"output {Fmt.Of(y)} vs reference {Fmt.Of(reference)}");
+        using var my = Ops.Mean(y, [2, 3], keepDim: true);
+        using var mr = Ops.Mean(reference, [2, 3], keepDim: true);
+        using var shift = Ops.Sub(mr, my);
+        return Ops.Add(y, shift);
     }
 
     /// <summary>A level for synthesis when none is given, per the sampler named (null: the config's).</summary>

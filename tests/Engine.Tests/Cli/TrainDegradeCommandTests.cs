@@ -71,6 +71,14 @@ public sealed class TrainDegradeCommandTests
             (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("lv" + lv), "--level", lv, "--seed", "3");
             Assert.True(code == 0, log);
         }
+        // --normalize: each channel's mean equals the clean image's (up to 8-bit rounding).
+        (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("norm"), "--level", "60", "--seed", "3", "--normalize");
+        Assert.True(code == 0, log);
+        var normed = ImageIO.Read(ImageFolder.List(dir.File("norm"))[0]);
+        int hw = clean.Width * clean.Height;
+        for (int ch = 0; ch < 3; ch++)
+            Assert.True(Math.Abs(normed.Data.Skip(ch * hw).Take(hw).Average() - clean.Data.Skip(ch * hw).Take(hw).Average()) < 2.0 / 255,
+                        $"channel {ch}: mean {normed.Data.Skip(ch * hw).Take(hw).Average():F4} vs clean {clean.Data.Skip(ch * hw).Take(hw).Average():F4}");
         Assert.NotEqual(File.ReadAllBytes(ImageFolder.List(dir.File("lv5"))[0]), File.ReadAllBytes(ImageFolder.List(dir.File("lv60"))[0]));
         (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("bad"), "--level", "loud");
         Assert.Equal(2, code);

@@ -295,6 +295,25 @@ public sealed class SeNmVaeTests
     }
 
     [Fact]
+    public void Mean_matching_gives_each_output_channel_the_clean_mean()
+    {
+        using var scope = TensorScope.Begin();
+        using var m = Tiny(5);
+        var (x, _, _) = Pairs(2, 16, 12);
+        var raw = m.Degrade(x, new DegradeOptions { Seed = 1, NoiseLevel = 0.1 });
+        var matched = m.Degrade(x, new DegradeOptions { Seed = 1, NoiseLevel = 0.1, MatchMean = true });
+        var mx = Ops.Mean(x, [2, 3]).ToDoubleArray();
+        var mm = Ops.Mean(matched, [2, 3]).ToDoubleArray();
+        var mr = Ops.Mean(raw, [2, 3]).ToDoubleArray();
+        for (int i = 0; i < mx.Length; i++) Assert.True(Math.Abs(mx[i] - mm[i]) < 1e-5, $"channel {i}: {mm[i]} vs clean {mx[i]}");
+        Assert.Contains(Enumerable.Range(0, mx.Length), i => Math.Abs(mr[i] - mx[i]) > 1e-3); // it did move something
+        // Only the means change: the centred outputs are equal.
+        var dr = Ops.Sub(raw, Ops.Mean(raw, [2, 3], keepDim: true)).ToDoubleArray();
+        var dm = Ops.Sub(matched, Ops.Mean(matched, [2, 3], keepDim: true)).ToDoubleArray();
+        for (int i = 0; i < dr.Length; i++) Assert.True(Math.Abs(dr[i] - dm[i]) < 1e-5, $"[{i}]: {dr[i]} vs {dm[i]}");
+    }
+
+    [Fact]
     public void Bad_inputs_are_typed_errors()
     {
         using var scope = TensorScope.Begin();
