@@ -18,6 +18,22 @@ internal static class TrainCommand
         return cmd;
     }
 
+    /// <summary>Per-channel mean and std of the clean and degraded folders (every pixel of every readable image).</summary>
+    internal static Models.DeFlow.ChannelStats DomainStats(string cleanDir, string noisyDir, IAnsiConsole con)
+    {
+        IEnumerable<float[]> Pixels(string dir) => ImageFolder.List(dir).Select(f =>
+        {
+            try { return ImageIO.Read(f).Data; }
+            catch (EngineException e) when (e is ImageFormatException or ImageIOException) { con.MarkupLine($"[yellow]skipped[/] {Markup.Escape(e.Message)}"); return []; }
+        });
+        var (mc, sc) = Models.DeFlow.ChannelStats.Measure(Pixels(cleanDir));
+        var (mn, sn) = Models.DeFlow.ChannelStats.Measure(Pixels(noisyDir));
+        var st = new Models.DeFlow.ChannelStats(mc, sc, mn, sn);
+        st.Validate();
+        con.MarkupLine($"normalization: clean mean {string.Join("/", mc.Select(v => (v * 255).ToString("F1")))} std {string.Join("/", sc.Select(v => (v * 255).ToString("F1")))}; degraded mean {string.Join("/", mn.Select(v => (v * 255).ToString("F1")))} std {string.Join("/", sn.Select(v => (v * 255).ToString("F1")))} (0..255)");
+        return st;
+    }
+
     private static Command BuildModel(IAnsiConsole con, string kind)
     {
         bool semi = kind == "senmvae";
@@ -35,7 +51,8 @@ internal static class TrainCommand
         var output = CommonOptions.Out($"train-{kind}");
         var cmd = new Command(kind, ModelRegistry.Describe(kind)) { clean, noisy, preset, steps, batch, crop, lr, seed, device, output };
         var covariance = Opt.StringOneOf("covariance-init", "random", "DeFlow's covariance factor M at init: random (learns the correlated shift) or zero (the official code's; never learns)", "random", "zero");
-        if (kind == "deflow") cmd.Options.Add(covariance);
+        var normalizeDomains = Opt.Flag("normalize", "DeFlow's AIM-RWSR normalization: remap the degraded domain to the clean domain's per-channel mean and std (measured on the two folders) for training, and back at synthesis");
+        if (kind == "deflow") { cmd.Options.Add(covariance); cmd.Options.Add(normalizeDomains); }
         if (semi) { cmd.Options.Add(pairedClean); cmd.Options.Add(pairedNoisy); }
         cmd.SetAction(pr =>
         {
@@ -53,7 +70,10 @@ internal static class TrainCommand
             if (pr.GetValue(lr) > 0) spec = spec with { Lr = pr.GetValue(lr) };
             ulong s = pr.GetValue(seed);
             var run = RunFolder.Create(pr.GetValue(output), $"train-{kind}", con);
-            using var model = ModelRegistry.Create(kind == "deflow" && pr.GetValue(covariance) == "zero" ? ModelRegistry.DeFlowZeroCovariance : kind, p, spec, s, dev);
+            using var model = kind == "deflow" && pr.GetValue(normalizeDomains)
+                ? new Models.DeFlow.DeFlow(new Models.Nn.ParamInit(s, DType.F32, dev),
+                    ModelRegistry.DeFlowPreset(p) with { CovarianceInit = pr.GetValue(covariance)!, Normalize = DomainStats(c!, n!, con) })
+                : ModelRegistry.Create(kind == "deflow" && pr.GetValue(covariance) == "zero" ? ModelRegistry.DeFlowZeroCovariance : kind, p, spec, s, dev);
             var settings = new JsonObject
             {
                 ["model"] = kind, ["preset"] = p, ["parameters"] = model.Module.ParameterCount(), ["config"] = model.Config.DeepClone(),

@@ -13,6 +13,10 @@
 //     matmuls; Sigma^-1 and log|Sigma| come from one custom op (host Cholesky in double; backward
 //     gSigma = -Sigma^-1 G Sigma^-1 + g_ld Sigma^-1, gM = (gSigma + gSigma^T) M, so gM is exactly 0
 //     at M = 0, spec 5.3).
+//   Normalize (5.2, AIM-RWSR): degraded training images are remapped channel-wise to the clean
+//     statistics (then clamped to [0, 1]) before the conditional and the flow see them; synthesis
+//     maps its output back. One simplification: the conditional is computed from the remapped image,
+//     where the reference remaps the LR image with separate _lr statistics (a ~5 % different scale).
 //   CovarianceInit: "zero" is the official init (M = 0 never learns, spec 5.3); "random" (default)
 //     draws M ~ N(0, CovarianceInitStd^2) so the correlated shift can learn. mu is zero either way.
 //   Degrade (1.3, 6): y = f^-1(f(x; h) + T (mu + M n); h), n ~ N(0, I) per pixel, each latent with
@@ -28,13 +32,70 @@ using Engine.Models.Nn;
 
 namespace Engine.Models.DeFlow;
 
-/// <summary>The wrapper's settings: the network shape plus objective/sampling options.</summary>
+/// <summary>Per-channel (R, G, B) means and standard deviations of the clean and degraded domains,
+/// on the 0..1 scale, for DeFlow's AIM-RWSR normalization (spec 5.2): training remaps degraded
+/// images to x' = clamp((x - mean_noisy) / std_noisy * std_clean + mean_clean, 0, 1); synthesis
+/// maps the output back, y' = (y - mean_clean) / std_clean * std_noisy + mean_noisy.</summary>
+public sealed record ChannelStats(double[] MeanClean, double[] StdClean, double[] MeanNoisy, double[] StdNoisy)
+{
+    /// <summary>The AIM-RWSR values of the reference (spec 5.2, the _hr rows, divided by 255).</summary>
+    public static ChannelStats Aim => new(
+        [114.47609804 / 255, 111.67182033 / 255, 103.29093697 / 255], [59.98190873 / 255, 57.2422813 / 255, 59.9127576 / 255],
+        [120.71678252 / 255, 115.66740282 / 255, 104.7566205 / 255], [54.14952531 / 255, 52.60073718 / 255, 55.64991431 / 255]);
+
+    public void Validate()
+    {
+        foreach (var (name, v, positive) in new[] { ("mean_clean", MeanClean, false), ("std_clean", StdClean, true), ("mean_noisy", MeanNoisy, false), ("std_noisy", StdNoisy, true) })
+        {
+            if (v is null || v.Length != 3 || v.Any(x => !double.IsFinite(x) || (positive ? !(x > 0) : false)))
+                throw new InvalidArgumentException("DeFlowModelConfig", $"normalization {name} must be 3 finite values{(positive ? " > 0" : "")}, got [{(v is null ? "" : string.Join(", ", v))}]");
+        }
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        ["mean_clean"] = Arr(MeanClean), ["std_clean"] = Arr(StdClean), ["mean_noisy"] = Arr(MeanNoisy), ["std_noisy"] = Arr(StdNoisy),
+    };
+
+    private static JsonArray Arr(double[] v) => new(v.Select(x => (JsonNode?)x).ToArray());
+
+    public static ChannelStats FromJson(JsonObject j)
+    {
+        double[] A(string k) => j[k] is JsonArray a ? a.Select(x => x!.GetValue<double>()).ToArray()
+            : throw new InvalidArgumentException("DeFlowModelConfig.FromJson", $"normalization lacks {k}");
+        var s = new ChannelStats(A("mean_clean"), A("std_clean"), A("mean_noisy"), A("std_noisy"));
+        s.Validate();
+        return s;
+    }
+
+    /// <summary>Per-channel mean and (population) std over every pixel of the images (each (3, H, W) data).</summary>
+    public static (double[] Mean, double[] Std) Measure(IEnumerable<float[]> images)
+    {
+        var sum = new double[3];
+        var sq = new double[3];
+        long count = 0;
+        foreach (var d in images)
+        {
+            int hw = d.Length / 3;
+            for (int c = 0; c < 3; c++)
+                for (int i = 0; i < hw; i++) { double v = d[c * hw + i]; sum[c] += v; sq[c] += v * v; }
+            count += hw;
+        }
+        if (count == 0) throw new InvalidArgumentException("ChannelStats.Measure", "no pixels");
+        var mean = sum.Select(v => v / count).ToArray();
+        return (mean, sq.Select((v, c) => Math.Sqrt(Math.Max(0, v / count - mean[c] * mean[c]))).ToArray());
+    }
+}
+
+/// <summary>The wrapper's settings: the network shape plus objective/sampling options. Normalize:
+/// the AIM-style normalization of the degraded domain (null: none, as NTIRE and DPED).</summary>
 public sealed record DeFlowModelConfig(
     DeFlowConfig Net,
     string CovarianceInit = "random",
     double CovarianceInitStd = 0.01,
     double ConditionNoise = 0.03,
-    double Quant = 32)
+    double Quant = 32,
+    ChannelStats? Normalize = null)
 {
     public void Validate()
     {
@@ -48,6 +109,9 @@ public sealed record DeFlowModelConfig(
             throw new InvalidArgumentException("DeFlowModelConfig", $"condition noise must be finite and >= 0, got {ConditionNoise}");
         if (!(Quant >= 1) || !double.IsFinite(Quant))
             throw new InvalidArgumentException("DeFlowModelConfig", $"quant must be finite and >= 1, got {Quant}");
+        Normalize?.Validate();
+        if (Normalize is not null && Net.InChannels != 3)
+            throw new InvalidArgumentException("DeFlowModelConfig", $"normalization needs 3-channel images, the flow takes {Net.InChannels}");
     }
 
     public JsonObject ToJson()
@@ -62,6 +126,7 @@ public sealed record DeFlowModelConfig(
             ["growth"] = n.Growth, ["tap_blocks"] = taps, ["in_channels"] = n.InChannels, ["eps"] = n.Eps,
             ["split_division_eps"] = n.SplitDivisionEps, ["covariance_init"] = CovarianceInit,
             ["covariance_init_std"] = CovarianceInitStd, ["condition_noise"] = ConditionNoise, ["quant"] = Quant,
+            ["normalize"] = Normalize?.ToJson(),
         };
     }
 
@@ -86,7 +151,8 @@ public sealed record DeFlowModelConfig(
             InChannels: I("in_channels", d.InChannels), Eps: D("eps", d.Eps), SplitDivisionEps: D("split_division_eps", d.SplitDivisionEps));
         var c = new DeFlowModelConfig(net,
             json["covariance_init"] is JsonNode ci ? ci.GetValue<string>() : "random",
-            D("covariance_init_std", 0.01), D("condition_noise", 0.03), D("quant", 32));
+            D("covariance_init_std", 0.01), D("condition_noise", 0.03), D("quant", 32),
+            json["normalize"] is JsonObject norm ? ChannelStats.FromJson(norm) : null);
         c.Validate();
         return c;
     }
@@ -153,6 +219,7 @@ public sealed class DeFlow : IDegradationVae
             throw new InvalidArgumentException("DeFlow.Loss", $"step must be in [0, 2^27), got {step}");
         ulong baseOff = (ulong)step * StepStride;
         int n = images.Shape[0], h = images.Shape[2], w = images.Shape[3];
+        if (Settings.Normalize is ChannelStats st && isDegraded.Any(b => b)) images = NormalizeDegraded(images, isDegraded, st);
         var lq = Conditional(images, Settings.ConditionNoise, seed, baseOff); // the RRDB backward reads it: the caller's scope frees it
         var x = F.Dequantize(images, Settings.Quant, seed, baseOff + SubStride, centered: true);
         var (z, logdet) = Net.Flow.Encode(x, Net.Condition(lq));
@@ -205,7 +272,41 @@ public sealed class DeFlow : IDegradationVae
                 : z[k] + Shift(z[k].Shape, shifts[k].Mean, shifts[k].Cov, options.Seed, options.Offset + (ulong)(k + 1) * SubStride) * options.Temperature;
         }
         var (y, _) = Net.Flow.Decode(shifted, cond);
-        return scope.Keep(y.Data);
+        var yt = y.Data;
+        if (Settings.Normalize is ChannelStats st)
+        {
+            // De-normalize: back from the clean statistics to the degraded domain's (the writer clamps).
+            var a = st.StdNoisy.Select((v, c) => v / st.StdClean[c]).ToArray();
+            var b = st.MeanNoisy.Select((v, c) => v - st.MeanClean[c] * a[c]).ToArray();
+            yt = Affine(yt, Enumerable.Repeat(a, clean.Shape[0]).SelectMany(v => v).ToArray(), Enumerable.Repeat(b, clean.Shape[0]).SelectMany(v => v).ToArray());
+        }
+        return scope.Keep(yt);
+    }
+
+    /// <summary>Degraded samples remapped to the clean statistics and clamped to [0, 1]; clean samples unchanged.</summary>
+    internal static Tensor NormalizeDegraded(Tensor images, bool[] isDegraded, ChannelStats st)
+    {
+        int n = images.Shape[0];
+        var a = new double[n * 3];
+        var b = new double[n * 3];
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < 3; c++)
+            {
+                a[i * 3 + c] = isDegraded[i] ? st.StdClean[c] / st.StdNoisy[c] : 1;
+                b[i * 3 + c] = isDegraded[i] ? st.MeanClean[c] - st.MeanNoisy[c] * a[i * 3 + c] : 0;
+            }
+        using var y = Affine(images, a, b);
+        return Engine.Ops.Clamp(y, 0, 1);
+    }
+
+    /// <summary>x * a + b with a, b per (sample, channel).</summary>
+    private static Tensor Affine(Tensor x, double[] a, double[] b)
+    {
+        int n = x.Shape[0], c = x.Shape[1];
+        using var at = ToLike(Tensor.FromArray(a, [n, c, 1, 1]), x);
+        using var bt = ToLike(Tensor.FromArray(b, [n, c, 1, 1]), x);
+        using var m = Engine.Ops.Mul(x, at);
+        return Engine.Ops.Add(m, bt);
     }
 
     /// <summary>mu + M n per pixel, n ~ N(0, I) drawn at (seed, offset); shape (N, C, H, W).</summary>

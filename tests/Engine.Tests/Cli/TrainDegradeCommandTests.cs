@@ -89,6 +89,26 @@ public sealed class TrainDegradeCommandTests
     }
 
     [Fact]
+    public void Deflow_normalize_measures_the_domain_statistics_into_the_model()
+    {
+        using var dir = new TempDir();
+        string noisy = dir.File("noisy"), run = dir.File("run");
+        SynthFolder.Run(SampleData.Path, noisy, Degradations.Create("gaussian"), 5);
+        var (code, log) = Run("train", "deflow", "--clean", SampleData.Path, "--noisy", noisy, "--preset", "tiny", "--steps", "2", "--normalize", "--covariance-init", "zero", "--out", run);
+        Assert.True(code == 0, log);
+        Assert.Contains("normalization: clean mean", log);
+        var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "model.json")))!["config"]!;
+        Assert.Equal("zero", (string)cfg["covariance_init"]!);
+        var st = cfg["normalize"]!;
+        Assert.Equal(3, st["std_noisy"]!.AsArray().Count);
+        // White noise raises every channel's std.
+        for (int c = 0; c < 3; c++) Assert.True((double)st["std_noisy"]![c]! > (double)st["std_clean"]![c]!, st.ToJsonString());
+        (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("o"));
+        Assert.True(code == 0, log);
+        Assert.Equal(7, ImageFolder.List(dir.File("o")).Count);
+    }
+
+    [Fact]
     public void Bad_arguments_fail_clearly()
     {
         using var dir = new TempDir();

@@ -220,4 +220,63 @@ public class DeFlowObjectiveTests
         json["covariance_init"] = "bogus";
         Assert.Throws<InvalidArgumentException>(() => DeFlowModelConfig.FromJson(json));
     }
+
+    private static readonly ChannelStats Stats = new([0.45, 0.44, 0.40], [0.23, 0.22, 0.24], [0.47, 0.45, 0.41], [0.21, 0.20, 0.22]);
+
+    private static DeFlowVae MakeNormalized(ChannelStats? st, ulong seed = 7)
+        => new(new ParamInit(seed, DType.F64), new DeFlowModelConfig(DeFlowConfig.Tiny, Normalize: st));
+
+    [Fact]
+    public void AimNormalizationRemapsOnlyDegradedTrainingImagesAndSynthesisMapsBack()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Images(31, 3, DType.F64);
+        bool[] labels = [true, false, true];
+        // Training: the normalized model on x equals the plain model on the remapped batch.
+        var remapped = x.ToDoubleArray();
+        int hw = 16 * 16;
+        for (int i = 0; i < 3; i++)
+            for (int c = 0; c < 3; c++)
+                for (int k = 0; k < hw; k++)
+                {
+                    int j = (i * 3 + c) * hw + k;
+                    if (labels[i]) remapped[j] = Math.Clamp((remapped[j] - Stats.MeanNoisy[c]) / Stats.StdNoisy[c] * Stats.StdClean[c] + Stats.MeanClean[c], 0, 1);
+                }
+        using var a = MakeNormalized(Stats);
+        using var b = MakeNormalized(null);
+        double la = a.Loss(x, labels, 0, 5).Terms["loss"];
+        double lb = b.Loss(Tensor.FromArray(remapped, x.Shape), labels, 0, 5).Terms["loss"];
+        Assert.Equal(lb, la, 10);
+        double lc = b.Loss(x, labels, 1, 5).Terms["loss"];
+        Assert.NotEqual(lb, lc, 6); // the remapping changed the loss
+        // Synthesis: the normalized model's output is the plain model's mapped back to the degraded statistics.
+        var o = new DegradeOptions { Seed = 2, Temperature = 1 };
+        var ya = a.Degrade(x, o).ToDoubleArray();
+        var yb = b.Degrade(x, o).ToDoubleArray();
+        for (int i = 0; i < 3; i++)
+            for (int c = 0; c < 3; c++)
+                for (int k = 0; k < hw; k++)
+                {
+                    int j = (i * 3 + c) * hw + k;
+                    double want = (yb[j] - Stats.MeanClean[c]) / Stats.StdClean[c] * Stats.StdNoisy[c] + Stats.MeanNoisy[c];
+                    Assert.True(Math.Abs(want - ya[j]) < 1e-9, $"[{j}]: {ya[j]} vs {want}");
+                }
+        // The stats travel with the config; bad stats are typed errors.
+        using var again = DeFlowVae.FromConfig(JsonNode.Parse(a.Config.ToJsonString())!.AsObject(), new ParamInit(1, DType.F64));
+        Assert.Equal(Stats.StdNoisy, again.Settings.Normalize!.StdNoisy);
+        Assert.Throws<InvalidArgumentException>(() => new DeFlowModelConfig(DeFlowConfig.Tiny, Normalize: Stats with { StdClean = [0.2, 0, 0.2] }).Validate());
+        Assert.Equal(120.71678252 / 255, ChannelStats.Aim.MeanNoisy[0], 12);
+    }
+
+    [Fact]
+    public void ChannelStatsMeasureIsThePooledMeanAndStd()
+    {
+        float[] a = [0, 1, 0.5f, 0.5f, 0.2f, 0.2f]; // 3 channels x 2 pixels
+        float[] b = [1, 1, 0.5f, 0.5f, 0.6f, 0.6f];
+        var (mean, std) = ChannelStats.Measure([a, b]);
+        Assert.Equal([0.75, 0.5, 0.4], mean.Select(v => Math.Round(v, 6)));
+        Assert.Equal(Math.Sqrt(0.1875), std[0], 6);
+        Assert.Equal(0, std[1], 6);
+        Assert.Equal(0.2, std[2], 6);
+    }
 }
