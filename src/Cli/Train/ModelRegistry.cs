@@ -28,6 +28,9 @@ internal static partial class ModelRegistry
         _ => throw new ArgumentException($"unknown model '{kind}'; available: {string.Join(", ", Kinds)}"),
     };
 
+    /// <summary>The --preset names a kind takes.</summary>
+    public static string[] Presets(string kind) => BaseKind(kind) == "deflow" ? ["tiny", "small", "paper", "aim", "ntire"] : ["tiny", "small", "paper"];
+
     public static VaeTrainSpec TrainSpec(string kind, string preset) => (BaseKind(kind), preset) switch
     {
         ("senmvae", "tiny") => new VaeTrainSpec { Steps = 60, Batch = 4, Crop = 32, Lr = 5e-4, SkipGradNorm = 150, CheckpointEvery = 30 },
@@ -38,8 +41,9 @@ internal static partial class ModelRegistry
         ("ludvae-tpami", "paper") => new VaeTrainSpec { Steps = 200_000, Batch = 16, Crop = 64, Lr = 1e-4, Milestones = [100_000], CheckpointEvery = 50_000 },
         ("ludvae", "paper") => new VaeTrainSpec { Steps = 200_000, Batch = 16, Crop = 160, Lr = 1e-4, CheckpointEvery = 50_000 },
         ("senmvae", "paper") => new VaeTrainSpec { Steps = 300_000, Batch = 8, Crop = 64, Lr = 1e-4, Milestones = [150_000, 225_000, 270_000, 285_000], SkipGradNorm = 150, CheckpointEvery = 50_000 },
-        ("deflow", "paper") => new VaeTrainSpec { Steps = 100_000, Batch = 8, Crop = 160, Lr = 5e-5, Milestones = [50_000, 75_000, 90_000, 95_000], CheckpointEvery = 10_000, ClipGradNorm = 0 },
-        _ => throw new ArgumentException($"unknown model '{kind}' or preset '{preset}' (presets: tiny, small, paper)"),
+        ("deflow", "aim") => new VaeTrainSpec { Steps = 100_000, Batch = 8, Crop = 160, Lr = 1e-4, Milestones = [50_000, 75_000, 90_000, 95_000], CheckpointEvery = 5_000 },
+        ("deflow", "paper" or "ntire") => new VaeTrainSpec { Steps = 100_000, Batch = 8, Crop = 160, Lr = 5e-5, Milestones = [50_000, 75_000, 90_000, 95_000], CheckpointEvery = 10_000, ClipGradNorm = 0 },
+        _ => throw new ArgumentException($"unknown model '{kind}' or preset '{preset}' (presets: tiny, small, paper; deflow also aim, ntire)"),
     };
 
     public static IDegradationVae Create(string kind, string preset, VaeTrainSpec spec, ulong seed, Device device)

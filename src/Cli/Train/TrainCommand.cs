@@ -41,7 +41,7 @@ internal static class TrainCommand
         var noisy = Opt.String("noisy", "DIR", semi ? "unpaired degraded images (optional)" : "degraded-domain images (unpaired with --clean)", required: !semi);
         var pairedClean = Opt.String("paired-clean", "DIR", "clean halves of the pairs (file names match --paired-noisy)", required: semi);
         var pairedNoisy = Opt.String("paired-noisy", "DIR", "degraded halves of the pairs", required: semi);
-        var preset = CommonOptions.Preset("small", "tiny", "small", "paper");
+        var preset = CommonOptions.Preset("small", ModelRegistry.Presets(kind));
         var steps = Opt.Int("steps", 0, "training steps (0: the preset's)", min: 0);
         var batch = Opt.Int("batch", 0, "crops per step (0: the preset's)", min: 0);
         var crop = Opt.Int("crop", 0, "crop side (0: the preset's)", min: 0);
@@ -51,7 +51,7 @@ internal static class TrainCommand
         var output = CommonOptions.Out($"train-{kind}");
         var cmd = new Command(kind, ModelRegistry.Describe(kind)) { clean, noisy, preset, steps, batch, crop, lr, seed, device, output };
         var covariance = Opt.StringOneOf("covariance-init", "random", "DeFlow's covariance factor M at init: random (learns the correlated shift) or zero (the official code's; never learns)", "random", "zero");
-        var normalizeDomains = Opt.Flag("normalize", "DeFlow's AIM-RWSR normalization: remap the degraded domain to the clean domain's per-channel mean and std (measured on the two folders) for training, and back at synthesis");
+        var normalizeDomains = Opt.Flag("normalize", "DeFlow's AIM-RWSR normalization (on with --preset aim): remap the degraded domain to the clean domain's per-channel mean and std (measured on the two folders) for training, and back at synthesis");
         if (kind == "deflow") { cmd.Options.Add(covariance); cmd.Options.Add(normalizeDomains); }
         if (semi) { cmd.Options.Add(pairedClean); cmd.Options.Add(pairedNoisy); }
         cmd.SetAction(pr =>
@@ -70,7 +70,7 @@ internal static class TrainCommand
             if (pr.GetValue(lr) > 0) spec = spec with { Lr = pr.GetValue(lr) };
             ulong s = pr.GetValue(seed);
             var run = RunFolder.Create(pr.GetValue(output), $"train-{kind}", con);
-            using var model = kind == "deflow" && pr.GetValue(normalizeDomains)
+            using var model = kind == "deflow" && (pr.GetValue(normalizeDomains) || p == "aim")
                 ? new Models.DeFlow.DeFlow(new Models.Nn.ParamInit(s, DType.F32, dev),
                     ModelRegistry.DeFlowPreset(p) with { CovarianceInit = pr.GetValue(covariance)!, Normalize = DomainStats(c!, n!, con) })
                 : ModelRegistry.Create(kind == "deflow" && pr.GetValue(covariance) == "zero" ? ModelRegistry.DeFlowZeroCovariance : kind, p, spec, s, dev);

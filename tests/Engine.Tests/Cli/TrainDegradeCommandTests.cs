@@ -109,6 +109,26 @@ public sealed class TrainDegradeCommandTests
     }
 
     [Fact]
+    public void Deflow_has_the_aim_and_ntire_presets_of_the_paper()
+    {
+        var (code, log) = Run("train", "deflow", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("aim", log);
+        Assert.Contains("ntire", log);
+        var aim = ModelRegistry.DeFlowPreset("aim");
+        Assert.Equal((128, 8, 16), (aim.Net.Hidden, aim.Net.Scale, aim.Net.K)); // DeFlowConfig.Aim: 62,935,305 parameters counted officially (DeFlow tests)
+        var ntire = ModelRegistry.DeFlowPreset("ntire").Net;
+        Assert.Equal((64, 4, 16), (ntire.Hidden, ntire.Scale, ntire.K));
+        var spec = ModelRegistry.TrainSpec("deflow", "aim");
+        Assert.Equal((100_000, 8, 160, 1e-4), (spec.Steps, spec.Batch, spec.Crop, spec.Lr));
+        Assert.Equal([50_000L, 75_000, 90_000, 95_000], spec.Milestones);
+        Assert.Equal(5e-5, ModelRegistry.TrainSpec("deflow", "ntire").Lr);
+        (code, log) = Run("train", "ludvae", "--clean", SampleData.Path, "--noisy", SampleData.Path, "--preset", "aim");
+        Assert.Equal(2, code);
+        Assert.Contains("--preset", log);
+    }
+
+    [Fact]
     public void Bad_arguments_fail_clearly()
     {
         using var dir = new TempDir();
