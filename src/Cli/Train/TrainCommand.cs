@@ -102,7 +102,7 @@ internal static class DegradeCommand
         var noiseLevel = Opt.Double("noise-level", -1, "the model's conditioning noise level on the 0..255 scale (default: the model's)", min: -1);
         var level = Opt.String("level", "L", "SeNM-VAE's degradation level: a value on the 0..255 scale, or sidd (the code's shot/read sampler, per image), pool (the predictor's levels of the training degraded images) or fixed (the model's default)");
         var normalize = Opt.Flag("normalize", "shift each output channel to the clean image's mean (SeNM-VAE's --normalize; removes the content path's colour cast)");
-        var method = Opt.IntOneOf("method", 3, "LUD-VAE generation method (3: content from q(z|x), degradation from the prior)", 1, 2, 3);
+        var method = Opt.IntOneOf("method", 3, "3: clean -> degraded (default; LUD-VAE's method 3); 2: degraded -> clean (LUD-VAE's translation, SeNM-VAE's denoise, DeFlow's reverse translation)", 1, 2, 3);
         var seed = CommonOptions.Seed(1);
         var device = CommonOptions.Device("cpu");
         var cmd = new Command("degrade", "synthesize degraded copies of clean images with a trained degradation model")

@@ -22,7 +22,7 @@
 //   Degrade (1.3, 6): y = f^-1(f(x; h) + T (mu + M n); h), n ~ N(0, I) per pixel, each latent with
 //     its own (mu, M). Choice: the clean image is encoded without the 1/32 dequantization noise, so
 //     T = 0 is the identity up to the flow's round-off. NoiseLevel overrides the 0.03 conditional
-//     noise. Method is ignored (DeFlow has one translation path).
+//     noise. Method 3 (default) is this translation; Method 2 the reverse translation y -> x (5.4).
 // Randomness: Loss draws at offsets step * 2^36 (+ 2^35 for the dequantization); Degrade at
 // options.Offset (+ k 2^35 for latent k's shift noise).
 using System.Text.Json.Nodes;
@@ -259,6 +259,9 @@ public sealed class DeFlow : IDegradationVae
         double sigma = options.NoiseLevel ?? Settings.ConditionNoise;
         if (!(sigma >= 0))
             throw new InvalidArgumentException("DeFlow.Degrade", $"noise level must be >= 0, got {sigma}");
+        if (options.Method is not (2 or 3))
+            throw new UnsupportedOpException("DeFlow.Degrade", $"method {options.Method}: DeFlow translates clean -> degraded (3, the default) and degraded -> clean (2)");
+        if (options.Method == 2) return Reverse(clean, sigma, options);
         using var noGrad = GradMode.NoGrad();
         using var scope = TensorScope.Begin();
         var lq = Conditional(clean, sigma, options.Seed, options.Offset);
@@ -281,6 +284,104 @@ public sealed class DeFlow : IDegradationVae
             yt = Affine(yt, Enumerable.Repeat(a, clean.Shape[0]).SelectMany(v => v).ToArray(), Enumerable.Repeat(b, clean.Shape[0]).SelectMany(v => v).ToArray());
         }
         return scope.Keep(yt);
+    }
+
+    /// <summary>The reverse translation y -> x (spec 5.4): z_y = f(y; h(y)); with z_y = z_x + u,
+    /// z_x ~ N(0, I), u ~ N(mu, S), S = M M^T, the posterior of z_x is N((I + S)^-1 (z_y - mu),
+    /// S (I + S)^-1), sampled as mean + T V diag(sqrt(l / (1 + l))) V^T n from the eigendecomposition
+    /// S = V diag(l) V^T (S may be singular, e.g. M = 0, where the translation is z_y - mu); then
+    /// x = f^-1(z_x; h(y)). With Normalize the degraded input is first remapped to the clean statistics.</summary>
+    private Tensor Reverse(Tensor degraded, double sigma, DegradeOptions options)
+    {
+        using var noGrad = GradMode.NoGrad();
+        using var scope = TensorScope.Begin();
+        var y = Settings.Normalize is ChannelStats st ? NormalizeDegraded(degraded, Enumerable.Repeat(true, degraded.Shape[0]).ToArray(), st) : degraded;
+        var cond = Net.Condition(Conditional(y, sigma, options.Seed, options.Offset));
+        var (z, _) = Net.Flow.Encode(y, cond);
+        var shifts = Shifts();
+        var zx = new Var[z.Count];
+        for (int k = 0; k < z.Count; k++)
+        {
+            int n = z[k].Shape[0], c = z[k].Shape[1], h = z[k].Shape[2], w = z[k].Shape[3];
+            var md = shifts[k].Cov.Data.ToDoubleArray();
+            var sMat = MatMul(md, md, c, transB: true);
+            var (vals, vecs) = SymmetricEigen(sMat, c);
+            // A = (I + S)^-1 and B = sqrt(S (I + S)^-1), both V diag(.) V^T.
+            var a = FromEigen(vecs, vals.Select(l => 1 / (1 + Math.Max(0, l))).ToArray(), c);
+            var b = FromEigen(vecs, vals.Select(l => Math.Sqrt(Math.Max(0, l) / (1 + Math.Max(0, l)))).ToArray(), c);
+            var at = new Var(ToLike(Tensor.FromArray(a, [c, c]), z[k].Data));
+            var bt = new Var(ToLike(Tensor.FromArray(b, [c, c]), z[k].Data));
+            var d = z[k] - F.Reshape(shifts[k].Mean, 1, c, 1, 1);
+            var cols = F.Reshape(F.Contiguous(F.Permute(d, 1, 0, 2, 3)), c, n * h * w);
+            var mean = F.Matmul(at, cols);
+            if (options.Temperature > 0)
+            {
+                var noise = Tensor.Normal([c, n * h * w], options.Seed, options.Offset + (ulong)(k + 1) * SubStride, 0, 1, z[k].Data.DType, z[k].Data.Device);
+                mean = mean + F.Matmul(bt, noise) * options.Temperature;
+            }
+            zx[k] = F.Contiguous(F.Permute(F.Reshape(mean, c, n, h, w), 1, 0, 2, 3));
+        }
+        var (x, _) = Net.Flow.Decode(zx, cond);
+        return scope.Keep(x.Data);
+    }
+
+    /// <summary>V diag(d) V^T for eigenvectors in the columns of V (c x c, row-major).</summary>
+    private static double[] FromEigen(double[] v, double[] d, int c)
+    {
+        var r = new double[c * c];
+        for (int i = 0; i < c; i++)
+            for (int j = 0; j < c; j++)
+            {
+                double acc = 0;
+                for (int k = 0; k < c; k++) acc += v[i * c + k] * d[k] * v[j * c + k];
+                r[i * c + j] = acc;
+            }
+        return r;
+    }
+
+    /// <summary>Eigenvalues and eigenvectors (columns) of a symmetric matrix by cyclic Jacobi rotations.</summary>
+    internal static (double[] Values, double[] Vectors) SymmetricEigen(double[] s, int c)
+    {
+        var a = (double[])s.Clone();
+        var v = new double[c * c];
+        for (int i = 0; i < c; i++) v[i * c + i] = 1;
+        double norm = Math.Sqrt(a.Sum(x => x * x));
+        for (int sweep = 0; sweep < 100; sweep++)
+        {
+            double off = 0;
+            for (int p = 0; p < c; p++)
+                for (int q = p + 1; q < c; q++) off += a[p * c + q] * a[p * c + q];
+            if (Math.Sqrt(off) <= 1e-15 * Math.Max(norm, 1e-300)) break;
+            for (int p = 0; p < c; p++)
+                for (int q = p + 1; q < c; q++)
+                {
+                    double apq = a[p * c + q];
+                    if (apq == 0) continue;
+                    double theta = (a[q * c + q] - a[p * c + p]) / (2 * apq);
+                    double t = Math.Sign(theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1));
+                    if (theta == 0) t = 1;
+                    double cs = 1 / Math.Sqrt(t * t + 1), sn = t * cs;
+                    for (int k = 0; k < c; k++)
+                    {
+                        double akp = a[k * c + p], akq = a[k * c + q];
+                        a[k * c + p] = cs * akp - sn * akq;
+                        a[k * c + q] = sn * akp + cs * akq;
+                    }
+                    for (int k = 0; k < c; k++)
+                    {
+                        double apk = a[p * c + k], aqk = a[q * c + k];
+                        a[p * c + k] = cs * apk - sn * aqk;
+                        a[q * c + k] = sn * apk + cs * aqk;
+                    }
+                    for (int k = 0; k < c; k++)
+                    {
+                        double vkp = v[k * c + p], vkq = v[k * c + q];
+                        v[k * c + p] = cs * vkp - sn * vkq;
+                        v[k * c + q] = sn * vkp + cs * vkq;
+                    }
+                }
+        }
+        return (Enumerable.Range(0, c).Select(i => a[i * c + i]).ToArray(), v);
     }
 
     /// <summary>Degraded samples remapped to the clean statistics and clamped to [0, 1]; clean samples unchanged.</summary>

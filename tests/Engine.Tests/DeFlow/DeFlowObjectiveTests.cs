@@ -279,4 +279,102 @@ public class DeFlowObjectiveTests
         Assert.Equal(0, std[1], 6);
         Assert.Equal(0.2, std[2], 6);
     }
+
+    [Fact]
+    public void SymmetricEigenReconstructsTheMatrix()
+    {
+        var rng = new System.Random(3);
+        int c = 7;
+        var m = Enumerable.Range(0, c * c).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var s = new double[c * c];
+        for (int i = 0; i < c; i++)
+            for (int j = 0; j < c; j++)
+                for (int k = 0; k < c; k++) s[i * c + j] += m[i * c + k] * m[j * c + k];
+        var (vals, v) = DeFlowVae.SymmetricEigen(s, c);
+        for (int i = 0; i < c; i++)
+            for (int j = 0; j < c; j++)
+            {
+                double r = 0, o = 0;
+                for (int k = 0; k < c; k++) { r += v[i * c + k] * vals[k] * v[j * c + k]; o += v[k * c + i] * v[k * c + j]; }
+                Assert.True(Math.Abs(r - s[i * c + j]) < 1e-12, $"S[{i},{j}]: {r} vs {s[i * c + j]}");
+                Assert.True(Math.Abs(o - (i == j ? 1 : 0)) < 1e-12, $"V^T V [{i},{j}] = {o}");
+            }
+        Assert.All(vals, l => Assert.True(l > -1e-12));
+    }
+
+    [Fact]
+    public void ReverseTranslationIsThePosteriorMeanOfTheCleanLatent()
+    {
+        using var model = MakeNormalized(null, 9);
+        using var scope = TensorScope.Begin();
+        var y = Images(41, 2, DType.F64);
+        model.Loss(y, [true, true], 0, 1); // ActNorm data init
+        var rng = new System.Random(5);
+        foreach (var (mean, cov) in model.Shifts())
+        {
+            using var mu = Tensor.FromArray(Enumerable.Range(0, (int)mean.Data.Numel).Select(_ => rng.NextDouble() - 0.5).ToArray(), mean.Shape);
+            using var mm = Tensor.FromArray(Enumerable.Range(0, (int)cov.Data.Numel).Select(_ => 0.3 * (rng.NextDouble() - 0.5)).ToArray(), cov.Shape);
+            mean.Data.CopyFrom(mu);
+            cov.Data.CopyFrom(mm);
+        }
+        var o = new DegradeOptions { Method = 2, Temperature = 0, Seed = 3, Offset = 8 };
+        var got = model.Degrade(y, o).ToDoubleArray();
+
+        // By hand: z_y = f(y; h(y)), z_x = (I + M M^T)^-1 (z_y - mu) per pixel (Gauss-Jordan inverse), x = f^-1(z_x).
+        using var noGrad = GradMode.NoGrad();
+        var cond = model.Net.Condition(model.Conditional(y, 0.03, 3, 8));
+        var (z, _) = model.Net.Flow.Encode(y, cond);
+        var shifts = model.Shifts();
+        var zx = new List<Var>();
+        for (int k = 0; k < z.Count; k++)
+        {
+            var zd = z[k].Data.ToDoubleArray();
+            int n = z[k].Shape[0], c = z[k].Shape[1], hw = z[k].Shape[2] * z[k].Shape[3];
+            var md = shifts[k].Cov.Data.ToDoubleArray();
+            var mu = shifts[k].Mean.Data.ToDoubleArray();
+            var a = new double[c, 2 * c];
+            for (int i = 0; i < c; i++)
+            {
+                for (int j = 0; j < c; j++)
+                {
+                    double acc = i == j ? 1 : 0; // I + S with S = M M^T, the shift covariance (singular at M = 0, spec 5.4)
+                    for (int t = 0; t < c; t++) acc += md[i * c + t] * md[j * c + t];
+                    a[i, j] = acc;
+                }
+                a[i, c + i] = 1;
+            }
+            for (int col = 0; col < c; col++)
+            {
+                int piv = Enumerable.Range(col, c - col).MaxBy(r => Math.Abs(a[r, col]));
+                for (int j = 0; j < 2 * c; j++) (a[col, j], a[piv, j]) = (a[piv, j], a[col, j]);
+                double d = a[col, col];
+                for (int j = 0; j < 2 * c; j++) a[col, j] /= d;
+                for (int r = 0; r < c; r++)
+                {
+                    if (r == col) continue;
+                    double f = a[r, col];
+                    for (int j = 0; j < 2 * c; j++) a[r, j] -= f * a[col, j];
+                }
+            }
+            var outZ = new double[zd.Length];
+            for (int b = 0; b < n; b++)
+                for (int p = 0; p < hw; p++)
+                    for (int i = 0; i < c; i++)
+                    {
+                        double acc = 0;
+                        for (int j = 0; j < c; j++) acc += a[i, c + j] * (zd[(b * c + j) * hw + p] - mu[j]);
+                        outZ[(b * c + i) * hw + p] = acc;
+                    }
+            zx.Add(new Var(Tensor.FromArray(outZ, z[k].Shape)));
+        }
+        var want = model.Net.Flow.Decode(zx, cond).X.Data.ToDoubleArray();
+        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) < 1e-9, $"[{i}]: {got[i]} vs {want[i]}");
+
+        // Temperature draws around that mean, as a function of (seed, offset).
+        var t1 = model.Degrade(y, o with { Temperature = 1 }).ToDoubleArray();
+        Assert.Equal(t1, model.Degrade(y, o with { Temperature = 1 }).ToDoubleArray());
+        Assert.NotEqual(t1, got);
+        Assert.NotEqual(t1, model.Degrade(y, o with { Temperature = 1, Offset = 9 }).ToDoubleArray());
+        Assert.Throws<UnsupportedOpException>(() => model.Degrade(y, o with { Method = 1 }));
+    }
 }
