@@ -122,6 +122,7 @@ internal sealed class LearnedModel(string kind) : IDegradationModel, IDisposable
             ["skipped_steps"] = summary.Skipped, ["peak_memory_bytes"] = summary.PeakMemoryBytes,
         };
         if (pairInfo is not null) _details["pairs"] = pairInfo;
+        if (kind == Train.ModelRegistry.SeNmResidual) _details["residual_only"] = "clean + (sample - the same draws at temperature 0)";
         if (_model is Models.SeNmVae.SeNmVae)
         {
             _matchMean = true;
@@ -166,7 +167,7 @@ internal sealed class LearnedModel(string kind) : IDegradationModel, IDisposable
 
     public Image Synthesize(Image clean, ulong seed, string key, int sample)
         => Train.VaeSynthesis.Degrade(_model ?? throw new InvalidOperationException($"{kind}: Fit first"), clean, _device,
-            new Models.Degradation.DegradeOptions { Seed = DegradationRng.ImageSeed(seed, key), Offset = (ulong)sample << 40, LevelSampler = _levelSampler, MatchMean = _matchMean });
+            new Models.Degradation.DegradeOptions { Seed = DegradationRng.ImageSeed(seed, key), Offset = (ulong)sample << 40, LevelSampler = _levelSampler, MatchMean = _matchMean, ResidualOnly = kind == Train.ModelRegistry.SeNmResidual });
 
     public JsonObject Describe() => _details;
 

@@ -21,8 +21,11 @@ internal static partial class ModelRegistry
         _ => throw new ArgumentException($"unknown preset '{preset}' (tiny, small, paper)"),
     };
 
+    /// <summary>The benchmark row that synthesizes clean + (sample - sample at temperature 0).</summary>
+    public const string SeNmResidual = "senmvae-residual";
+
     private static IDegradationVae? CreateSeNm(string kind, string preset, VaeTrainSpec spec, ParamInit init)
-        => kind == SeNmVae.KindName ? new SeNmVae(init, SeNmPreset(preset, spec)) : null;
+        => kind is SeNmVae.KindName or SeNmResidual ? new SeNmVae(init, SeNmPreset(preset, spec)) : null;
 
     private static IDegradationVae? FromConfigSeNm(string kind, JsonObject config, ParamInit init)
         => kind == SeNmVae.KindName ? SeNmVae.FromConfig(config, init) : null;

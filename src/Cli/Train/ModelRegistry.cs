@@ -13,6 +13,7 @@ internal static partial class ModelRegistry
     public static readonly IReadOnlyDictionary<string, string> Variants = new Dictionary<string, string>
     {
         [DeFlowZeroCovariance] = "deflow",
+        [SeNmResidual] = "senmvae",
     };
 
     /// <summary>The kind a registry name (kind or variant) trains as, for presets.</summary>
@@ -24,6 +25,7 @@ internal static partial class ModelRegistry
         "ludvae-tpami" => "LUD-VAE as its public code builds it: hierarchical Gaussian degradation latent with learned priors, noise-injection h",
         "deflow" => "DeFlow: a conditional flow on a bicubic-downscaled conditional, degraded latents shifted by a learned Gaussian (unpaired likelihood)",
         "senmvae" => "SeNM-VAE: a hierarchical VAE trained on a few pairs plus unpaired clean and degraded images, with degradation-level control",
+        SeNmResidual => "SeNM-VAE synthesizing clean + its degradation latent's contribution only (our option, not the reference's)",
         DeFlowZeroCovariance => "DeFlow with the official code's zero covariance init (the shift's covariance never learns)",
         _ => throw new ArgumentException($"unknown model '{kind}'; available: {string.Join(", ", Kinds)}"),
     };

@@ -102,12 +102,13 @@ internal static class DegradeCommand
         var noiseLevel = Opt.Double("noise-level", -1, "the model's conditioning noise level on the 0..255 scale (default: the model's)", min: -1);
         var level = Opt.String("level", "L", "SeNM-VAE's degradation level: a value on the 0..255 scale, or sidd (the code's shot/read sampler, per image), pool (the predictor's levels of the training degraded images) or fixed (the model's default)");
         var normalize = Opt.Flag("normalize", "shift each output channel to the clean image's mean (SeNM-VAE's --normalize; removes the content path's colour cast)");
+        var residual = Opt.Flag("residual", "write clean + (sample - the same draws at temperature 0): only the degradation latent's contribution, without the content path's reconstruction error (our option)");
         var method = Opt.IntOneOf("method", 3, "3: clean -> degraded (default; LUD-VAE's method 3); 2: degraded -> clean (LUD-VAE's translation, SeNM-VAE's denoise, DeFlow's reverse translation)", 1, 2, 3);
         var seed = CommonOptions.Seed(1);
         var device = CommonOptions.Device("cpu");
         var cmd = new Command("degrade", "synthesize degraded copies of clean images with a trained degradation model")
         {
-            checkpoint, input, output, samples, temperature, noiseLevel, level, normalize, method, seed, device,
+            checkpoint, input, output, samples, temperature, noiseLevel, level, normalize, residual, method, seed, device,
         };
         Opt.AddCheck(cmd, r =>
         {
@@ -153,7 +154,7 @@ internal static class DegradeCommand
                         var o = new DegradeOptions
                         {
                             Temperature = pr.GetValue(temperature), Method = pr.GetValue(method), NoiseLevel = nl >= 0 ? nl / 255.0 : null, LevelSampler = sampler,
-                            MatchMean = pr.GetValue(normalize),
+                            MatchMean = pr.GetValue(normalize), ResidualOnly = pr.GetValue(residual),
                             Seed = key, Offset = (ulong)i << 40,
                         };
                         var y = VaeSynthesis.Degrade(model, img, dev, o);

@@ -264,9 +264,24 @@ internal static class VaeSynthesis
 
     public static Image Degrade(IDegradationVae model, Image clean, Device device, DegradeOptions o)
     {
-        if (!o.MatchMean) return Tiled(model, clean, device, o);
-        // Mean matching is per whole image (not per tile), as the reference does it.
-        var y = Tiled(model, clean, device, o with { MatchMean = false });
+        Image y;
+        if (o.ResidualOnly)
+        {
+            // clean + (sample - the same draws at temperature 0): only the degradation latent's part.
+            var full = Tiled(model, clean, device, o with { ResidualOnly = false, MatchMean = false });
+            var cold = Tiled(model, clean, device, o with { ResidualOnly = false, MatchMean = false, Temperature = 0 });
+            var r = new float[clean.Data.Length];
+            for (int i = 0; i < r.Length; i++) r[i] = clean.Data[i] + (full.Data[i] - cold.Data[i]);
+            y = new Image(clean.Width, clean.Height, r);
+        }
+        else y = Tiled(model, clean, device, o with { MatchMean = false });
+        return o.MatchMean ? MatchMeans(y, clean) : y;
+    }
+
+    /// <summary>Mean matching per whole image (not per tile), as the reference does it: each channel of
+    /// y shifted so its mean equals the clean image's.</summary>
+    public static Image MatchMeans(Image y, Image clean)
+    {
         int hw = clean.Width * clean.Height;
         var d = (float[])y.Data.Clone();
         for (int c = 0; c < 3; c++)

@@ -31,6 +31,10 @@ public sealed record DegradeOptions
     /// `--normalize`, which its README recommends for dataset synthesis): removes a colour cast of the
     /// content path and keeps only the zero-mean part of the synthetic degradation.</summary>
     public bool MatchMean { get; init; }
+    /// <summary>Keep only the degradation latent's contribution: clean + (output - output at
+    /// temperature 0 with the same draws). Not in any reference code: an option of ours for models
+    /// whose content path is not yet accurate (short CPU training), applied by VaeSynthesis.</summary>
+    public bool ResidualOnly { get; init; }
     public ulong Seed { get; init; }
     public ulong Offset { get; init; }
 }

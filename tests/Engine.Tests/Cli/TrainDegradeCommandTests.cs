@@ -80,6 +80,13 @@ public sealed class TrainDegradeCommandTests
             Assert.True(Math.Abs(normed.Data.Skip(ch * hw).Take(hw).Average() - clean.Data.Skip(ch * hw).Take(hw).Average()) < 2.0 / 255,
                         $"channel {ch}: mean {normed.Data.Skip(ch * hw).Take(hw).Average():F4} vs clean {clean.Data.Skip(ch * hw).Take(hw).Average():F4}");
         Assert.NotEqual(File.ReadAllBytes(ImageFolder.List(dir.File("lv5"))[0]), File.ReadAllBytes(ImageFolder.List(dir.File("lv60"))[0]));
+        // --residual: clean + the degradation latent's part only; at temperature 0 that is the clean image itself.
+        (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("res0"), "--level", "60", "--seed", "3", "--residual", "--temperature", "0");
+        Assert.True(code == 0, log);
+        Assert.Equal(Image8.FromImage(clean).Data, Image8.FromImage(ImageIO.Read(ImageFolder.List(dir.File("res0"))[0])).Data);
+        (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("res1"), "--level", "60", "--seed", "3", "--residual");
+        Assert.True(code == 0, log);
+        Assert.NotEqual(Image8.FromImage(clean).Data, Image8.FromImage(ImageIO.Read(ImageFolder.List(dir.File("res1"))[0])).Data);
         (code, log) = Run("degrade", "--checkpoint", run, "--in", SampleData.Path, "--out", dir.File("bad"), "--level", "loud");
         Assert.Equal(2, code);
         Assert.Contains("--level", log);
